@@ -1,0 +1,57 @@
+"""Comptoir's back office API. ``store_api:create_app()`` is the WSGI factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect
+from flask_smorest import Api
+from werkzeug.wrappers import Response
+
+from store_api import cli, config, db, errors
+from store_api.stock.service import StockPolicy
+
+
+def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from defaults, the environment, then ``settings``."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config.load(settings))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = config.default_sqlite_url(app.instance_path)
+    app.config["API_SPEC_OPTIONS"] = {
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearerAuth": []}],
+        "info": {"description": "One stock for the store and the webshop. See README.md."},
+    }
+
+    clock: Callable[[], dt.datetime] = app.config.get("CLOCK") or db.utcnow
+    app.extensions["comptoir_clock"] = clock
+    app.extensions["comptoir_policy"] = StockPolicy.from_config(app.config)
+
+    db.init_app(app)
+    api = Api(app)
+    app.extensions["comptoir_api"] = api
+    _register_blueprints(api)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    @app.get("/")
+    def index() -> Response:
+        return redirect("/api/docs")
+
+    return app
+
+
+def _register_blueprints(api: Api) -> None:
+    from store_api.catalog.routes import blp as catalog_blp
+    from store_api.orders.routes import blp as orders_blp
+    from store_api.stock.routes import blp as stock_blp
+    from store_api.stock.routes import reservations_blp
+    from store_api.system.routes import blp as system_blp
+
+    for blueprint in (system_blp, catalog_blp, stock_blp, reservations_blp, orders_blp):
+        api.register_blueprint(blueprint)

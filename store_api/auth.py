@@ -1,0 +1,81 @@
+"""Bearer API keys and role checks for views.
+
+``@require(Role.SELLER, Role.WEBSHOP)`` on a view: a missing or unknown key is 401, a known
+key with another role is 403. Admin may do everything.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from store_api import db
+from store_api.errors import DomainError, ErrorCode
+from store_api.keys import service as keys
+from store_api.keys.models import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = ErrorCode.UNAUTHORIZED
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = ErrorCode.FORBIDDEN
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: int
+    name: str
+    role: Role
+
+
+def current_caller() -> Caller:
+    caller: Caller = g.caller
+    return caller
+
+
+def _authenticate() -> Caller:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
+    session = db.get_session()
+    with db.read(session):
+        key = keys.authenticate(session, secret.strip())
+    if key is None:
+        raise Unauthorized("Unknown or revoked API key.")
+    return Caller(key_id=key.id, name=key.name, role=Role(key.role))
+
+
+def require(*roles: Role) -> Callable[[F], F]:
+    allowed = {Role.ADMIN, *roles}
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            caller = _authenticate()
+            if caller.role not in allowed:
+                raise Forbidden(
+                    f"Role {caller.role} may not do this; allowed: "
+                    f"{', '.join(sorted(r.value for r in allowed))}.",
+                    {"role": caller.role.value, "allowed": sorted(r.value for r in allowed)},
+                )
+            g.caller = caller
+            return view(*args, **kwargs)
+
+        wrapper._comptoir_roles = frozenset(allowed)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+ALL_ROLES = tuple(Role)

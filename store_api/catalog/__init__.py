@@ -1,0 +1,1 @@
+"""The catalog: products the shop sells, found by sellers and read by the webshop."""

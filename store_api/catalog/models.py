@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store_api.db import Base, utcnow
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str]
+    description: Mapped[str] = mapped_column(Text, default="")
+    brand: Mapped[str] = mapped_column(String(120), default="")
+    category: Mapped[str] = mapped_column(String(120), default="", index=True)
+    colour: Mapped[str] = mapped_column(String(60), default="")
+    price: Mapped[Decimal]
+    image_url: Mapped[str | None] = mapped_column(String(1024))
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Lower-case, accent-free copy of the searchable fields: a seller typing
+    # "refrigerateur" on a tablet finds "Réfrigérateur" on SQLite and PostgreSQL alike.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from store_api.schemas import PageArgsSchema, PageSchema, StrictSchema, sku_field
+
+_MAX_ATTRIBUTES_JSON = 10_000
+
+
+def _check_price(value: Decimal) -> None:
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValidationError("At most 2 decimal places (EUR cents).")
+
+
+def _check_attributes(value: dict[str, Any]) -> None:
+    if len(json.dumps(value)) > _MAX_ATTRIBUTES_JSON:
+        raise ValidationError(f"At most {_MAX_ATTRIBUTES_JSON} characters once encoded as JSON.")
+
+
+class ProductFieldsSchema(StrictSchema):
+    name = fields.String(validate=validate.Length(min=1, max=255))
+    description = fields.String(validate=validate.Length(max=5000))
+    brand = fields.String(validate=validate.Length(max=120))
+    category = fields.String(validate=validate.Length(max=120))
+    colour = fields.String(validate=validate.Length(max=60))
+    price = fields.Decimal(
+        validate=[validate.Range(min=0, max=1_000_000), _check_price],
+        metadata={"description": 'EUR, up to 2 decimal places; a string such as "499.00".'},
+    )
+    image_url = fields.Url(
+        allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=1024)
+    )
+    attributes = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=100)), validate=_check_attributes
+    )
+    active = fields.Boolean()
+
+
+class ProductCreateSchema(ProductFieldsSchema):
+    sku = sku_field(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    price = fields.Decimal(
+        required=True, validate=[validate.Range(min=0, max=1_000_000), _check_price]
+    )
+
+
+class ProductUpdateSchema(ProductFieldsSchema):
+    """Every field optional: send only what changes. The SKU never changes."""
+
+    @validates("name")
+    def _name_not_blank(self, value: str, **_: Any) -> None:
+        if not value.strip():
+            raise ValidationError("Must not be blank.")
+
+
+class StockSummarySchema(Schema):
+    on_hand = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer()
+
+
+class ProductSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    description = fields.String()
+    brand = fields.String()
+    category = fields.String()
+    colour = fields.String()
+    price = fields.Decimal(as_string=True, places=2)
+    currency = fields.Constant("EUR")
+    image_url = fields.String(allow_none=True)
+    attributes = fields.Dict()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    stock = fields.Nested(
+        StockSummarySchema, metadata={"description": "Totals over all locations."}
+    )
+
+
+class ProductQueryArgsSchema(PageArgsSchema):
+    q = fields.String(validate=validate.Length(max=200), metadata={"description": "Words to find."})
+    category = fields.String(validate=validate.Length(max=120))
+    brand = fields.String(validate=validate.Length(max=120))
+    colour = fields.String(validate=validate.Length(max=60))
+    in_stock = fields.Boolean(
+        load_default=False, metadata={"description": "Only products with units available."}
+    )
+    include_inactive = fields.Boolean(load_default=False)
+
+
+class ProductPageSchema(PageSchema):
+    items = fields.List(fields.Nested(ProductSchema))
+
+
+class CategorySchema(Schema):
+    category = fields.String()
+    products = fields.Integer()

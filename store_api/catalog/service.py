@@ -1,0 +1,145 @@
+"""Catalog verbs: create, change, find and retire products."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from store_api.catalog.models import Product
+from store_api.errors import Conflict, ErrorCode, NotFound
+from store_api.stock.models import StockLevel
+
+EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "brand",
+    "category",
+    "colour",
+    "price",
+    "image_url",
+    "attributes",
+    "active",
+)
+
+
+def normalize(text: str) -> str:
+    """Lower-case and strip accents, so that search ignores both."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _search_text(product: Product) -> str:
+    parts = (product.sku, product.name, product.brand, product.category, product.colour)
+    return normalize(" ".join(p for p in parts if p))
+
+
+def get_product(session: Session, sku: str) -> Product:
+    product = session.scalars(select(Product).where(Product.sku == sku)).one_or_none()
+    if product is None:
+        raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, f"No product with SKU {sku}.", {"sku": sku})
+    return product
+
+
+def create_product(
+    session: Session, data: Mapping[str, Any], *, locations: Sequence[str], now: dt.datetime
+) -> Product:
+    """Create a product with an empty stock row at every location."""
+    sku = data["sku"]
+    if session.scalars(select(Product.id).where(Product.sku == sku)).first() is not None:
+        raise Conflict(
+            ErrorCode.SKU_ALREADY_EXISTS, f"A product with SKU {sku} already exists.", {"sku": sku}
+        )
+    product = Product(sku=sku, created_at=now, updated_at=now)
+    for field in EDITABLE_FIELDS:
+        if field in data:
+            setattr(product, field, data[field])
+    product.search_text = _search_text(product)
+    session.add(product)
+    session.flush()
+    session.add_all(
+        StockLevel(product_id=product.id, location=loc, on_hand=0, reserved=0, updated_at=now)
+        for loc in locations
+    )
+    session.flush()
+    return product
+
+
+def update_product(
+    session: Session, sku: str, changes: Mapping[str, Any], *, now: dt.datetime
+) -> Product:
+    product = get_product(session, sku)
+    for field in EDITABLE_FIELDS:
+        if field in changes:
+            setattr(product, field, changes[field])
+    product.search_text = _search_text(product)
+    product.updated_at = now
+    session.flush()
+    return product
+
+
+def deactivate_product(session: Session, sku: str, *, now: dt.datetime) -> Product:
+    """Retire a product: it stays in history and stock, but can no longer be sold."""
+    return update_product(session, sku, {"active": False}, now=now)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    items: list[Product]
+    total: int
+
+
+def search_products(
+    session: Session,
+    *,
+    q: str | None = None,
+    category: str | None = None,
+    brand: str | None = None,
+    colour: str | None = None,
+    include_inactive: bool = False,
+    in_stock: bool = False,
+    page: int = 1,
+    page_size: int = 20,
+) -> SearchResult:
+    """Every word of ``q`` must appear in the SKU, name, brand, category or colour."""
+    stmt = select(Product)
+    if q:
+        for term in normalize(q).split():
+            stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
+    if category:
+        stmt = stmt.where(func.lower(Product.category) == category.lower())
+    if brand:
+        stmt = stmt.where(func.lower(Product.brand) == brand.lower())
+    if colour:
+        stmt = stmt.where(func.lower(Product.colour) == colour.lower())
+    if not include_inactive:
+        stmt = stmt.where(Product.active.is_(True))
+    if in_stock:
+        in_stock_ids = select(StockLevel.product_id).where(StockLevel.on_hand > StockLevel.reserved)
+        stmt = stmt.where(Product.id.in_(in_stock_ids))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = session.scalars(
+        stmt.order_by(Product.category, Product.name, Product.sku)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    return SearchResult(items=list(items), total=total)
+
+
+def list_categories(session: Session) -> list[tuple[str, int]]:
+    rows = session.execute(
+        select(Product.category, func.count())
+        .where(Product.active.is_(True))
+        .group_by(Product.category)
+        .order_by(Product.category)
+    ).all()
+    return [(category, count) for category, count in rows]
+
+
+def count_products(session: Session) -> int:
+    return session.scalar(select(func.count(Product.id))) or 0

@@ -1,0 +1,76 @@
+"""Settings: defaults here, overridden by ``COMPTOIR_*`` environment variables.
+
+Every variable is documented in ``.env.example``; nothing secret lives in code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PREFIX = "COMPTOIR_"
+
+DEFAULTS: dict[str, Any] = {
+    # Empty means "SQLite file in the instance folder", resolved in create_app().
+    "DATABASE_URL": "",
+    "SQLITE_BUSY_TIMEOUT_MS": 10_000,
+    # Stock locations, in the order the store channel takes stock from them.
+    "STOCK_LOCATIONS": ["floor", "backroom", "warehouse"],
+    # The webshop ships from the warehouse first and strips the floor display last.
+    "WEB_LOCATION_ORDER": ["warehouse", "backroom", "floor"],
+    # Shop time zone: "end of day" for store holds is local time.
+    "TIMEZONE": "Europe/Paris",
+    # Store holds last until this local time of the day they are made ("HH:MM").
+    "STORE_HOLD_UNTIL": "23:59",
+    "WEB_HOLD_SECONDS": 15 * 60,
+    "MAX_HOLD_SECONDS": 7 * 24 * 3600,
+    # Seconds between sweeps of expired reservations by `flask reservations expire --every`.
+    "EXPIRY_SWEEP_SECONDS": 30,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "API_TITLE": "Comptoir API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "v1/openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/docs",
+    "OPENAPI_SWAGGER_UI_URL": "/api/docs/static/",
+    "JSON_SORT_KEYS": False,
+}
+
+_LIST_KEYS = {"STOCK_LOCATIONS", "WEB_LOCATION_ORDER"}
+
+
+def _coerce(key: str, raw: str, default: Any) -> Any:
+    """Environment values are strings; give them the type of their default."""
+    if key in _LIST_KEYS:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, (list, dict)):
+        return json.loads(raw)
+    return raw
+
+
+def load(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Defaults, then ``COMPTOIR_*`` variables, then explicit overrides (tests)."""
+    env = os.environ if environ is None else environ
+    settings = dict(DEFAULTS)
+    for key, default in DEFAULTS.items():
+        raw = env.get(PREFIX + key)
+        if raw is not None and raw != "":
+            settings[key] = _coerce(key, raw, default)
+    if overrides:
+        settings.update(overrides)
+    return settings
+
+
+def default_sqlite_url(instance_path: str | Path) -> str:
+    """The embedded default: one SQLite file in the instance folder."""
+    return f"sqlite:///{Path(instance_path) / 'comptoir.db'}"

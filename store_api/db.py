@@ -1,0 +1,155 @@
+"""Database layer: typed declarative base, engine set-up, sessions and transactions.
+
+SQLite (WAL) is the embedded default and PostgreSQL the production database; the
+differences that matter for correctness are handled here, once:
+
+* SQLite serialises writers. A transaction that reads first and writes later can fail with
+  "database is locked" when another writer got in between, so write transactions start
+  with ``BEGIN IMMEDIATE`` (take the write lock up front, wait for it with busy_timeout).
+* Timestamps are stored as UTC and always come back timezone-aware, on both databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, String, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        dt.datetime: UTCDateTime(),
+        Decimal: Numeric(12, 2),
+        dict[str, Any]: JSON(),
+        list[dict[str, Any]]: JSON(),
+        str: String(255),
+    }
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 10_000, **kwargs: Any) -> Engine:
+    """Create an engine with the per-backend settings Comptoir relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine, sqlite_busy_timeout_ms)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN skips SELECTs).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("comptoir_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    # Objects stay readable after commit: views serialise them once the transaction is over.
+    return sessionmaker(bind=engine, expire_on_commit=False, autobegin=False)
+
+
+@contextmanager
+def write(session: Session) -> Iterator[Session]:
+    """A write transaction: committed on success, rolled back on any exception."""
+    with session.begin():
+        session.connection(execution_options={"comptoir_write": True})
+        yield session
+
+
+@contextmanager
+def read(session: Session) -> Iterator[Session]:
+    """A read transaction (a consistent snapshot on both databases)."""
+    with session.begin():
+        yield session
+
+
+# --- Flask integration -------------------------------------------------------------
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(
+        app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    )
+    app.extensions["comptoir_engine"] = engine
+    app.extensions["comptoir_sessionmaker"] = make_sessionmaker(engine)
+    app.teardown_appcontext(_close_session)
+
+
+def engine_for(app: Flask) -> Engine:
+    engine: Engine = app.extensions["comptoir_engine"]
+    return engine
+
+
+def new_session(app: Flask) -> Session:
+    factory: sessionmaker[Session] = app.extensions["comptoir_sessionmaker"]
+    return factory()
+
+
+def get_session() -> Session:
+    """The session of the current request or CLI command (one per app context)."""
+    from flask import current_app
+
+    if "db_session" not in g:
+        g.db_session = new_session(current_app)
+    session: Session = g.db_session
+    return session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

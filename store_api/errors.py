@@ -1,0 +1,169 @@
+"""Domain errors and the one JSON error envelope ``{code, status, message, errors}``.
+
+Services raise :class:`DomainError` subclasses that carry data; nothing in a service knows
+about HTTP beyond the status its error maps to. Every error a client can see, including
+Werkzeug's and flask-smorest's validation errors, leaves through :func:`envelope`.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorCode(enum.StrEnum):
+    VALIDATION_ERROR = "validation_error"
+    BAD_REQUEST = "bad_request"
+    MALFORMED_JSON = "malformed_json"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    INTERNAL_ERROR = "internal_error"
+    # catalog
+    PRODUCT_NOT_FOUND = "product_not_found"
+    SKU_ALREADY_EXISTS = "sku_already_exists"
+    PRODUCT_INACTIVE = "product_inactive"
+    # stock
+    UNKNOWN_LOCATION = "unknown_location"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    BELOW_RESERVED = "below_reserved"
+    STALE_COUNT = "stale_count"
+    # reservations
+    RESERVATION_NOT_FOUND = "reservation_not_found"
+    RESERVATION_EXPIRED = "reservation_expired"
+    RESERVATION_NOT_ACTIVE = "reservation_not_active"
+    # orders
+    ORDER_NOT_FOUND = "order_not_found"
+    ORDER_NOT_CANCELLABLE = "order_not_cancellable"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+
+
+class DomainError(Exception):
+    """A business rule said no. Carries a stable code, an HTTP status and details."""
+
+    status = 400
+    code = ErrorCode.BAD_REQUEST
+
+    def __init__(self, message: str, errors: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class NotFound(DomainError):
+    status = 404
+    code = ErrorCode.NOT_FOUND
+
+    def __init__(self, code: ErrorCode, message: str, errors: dict[str, Any] | None = None):
+        super().__init__(message, errors)
+        self.code = code
+
+
+class Conflict(DomainError):
+    status = 409
+
+    def __init__(self, code: ErrorCode, message: str, errors: dict[str, Any] | None = None):
+        super().__init__(message, errors)
+        self.code = code
+
+
+class Invalid(DomainError):
+    """Well-formed input that names something that does not fit (unknown SKU, location)."""
+
+    status = 422
+
+    def __init__(self, code: ErrorCode, message: str, errors: dict[str, Any] | None = None):
+        super().__init__(message, errors)
+        self.code = code
+
+
+class InsufficientStock(Conflict):
+    def __init__(self, sku: str, requested: int, available: int, **extra: Any) -> None:
+        super().__init__(
+            ErrorCode.INSUFFICIENT_STOCK,
+            f"Only {available} unit(s) of {sku} available, {requested} requested.",
+            {"sku": sku, "requested": requested, "available": available, **extra},
+        )
+        self.sku = sku
+        self.requested = requested
+        self.available = available
+
+
+def envelope(
+    code: str, status: int, message: str, errors: dict[str, Any] | None = None
+) -> tuple[Response, int]:
+    body = {"code": str(code), "status": status, "message": message, "errors": errors or {}}
+    return jsonify(body), status
+
+
+_HTTP_CODES = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    422: ErrorCode.VALIDATION_ERROR,
+}
+
+
+def _flatten_webargs(messages: Any) -> dict[str, Any]:
+    """webargs nests messages under the request location; clients want field names."""
+    if not isinstance(messages, dict):
+        return {"_request": messages}
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def handle_http_exception(exc: HTTPException) -> tuple[Response, int]:
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    if messages is not None:
+        errors = _flatten_webargs(messages)
+        if any("Invalid JSON body" in str(v) for v in errors.values()):
+            return envelope(
+                ErrorCode.MALFORMED_JSON,
+                400,
+                "The request body is not valid JSON.",
+                {"json": errors},
+            )
+        fields = ", ".join(sorted(errors))
+        return envelope(ErrorCode.VALIDATION_ERROR, status, f"Invalid input: {fields}.", errors)
+    code = _HTTP_CODES.get(
+        status, ErrorCode.BAD_REQUEST if status < 500 else ErrorCode.INTERNAL_ERROR
+    )
+    message = data.get("message") or exc.description or exc.name
+    if status == 413:
+        message = "The request body is too large."
+    return envelope(code, status, str(message), data.get("errors"))
+
+
+def handle_domain_error(exc: DomainError) -> tuple[Response, int]:
+    return envelope(exc.code, exc.status, exc.message, exc.errors)
+
+
+def handle_unexpected(exc: Exception) -> tuple[Response, int]:
+    log.exception("unhandled error", exc_info=exc)
+    return envelope(ErrorCode.INTERNAL_ERROR, 500, "Internal error; it has been logged.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,1 @@
+"""API keys and roles: who is calling, and what they may do."""

@@ -1,0 +1,1 @@
+"""Webshop orders: all lines or none, safe to retry with an Idempotency-Key."""

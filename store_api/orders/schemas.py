@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from store_api.schemas import StrictSchema, positive_quantity, sku_field
+
+
+class OrderLineRequestSchema(StrictSchema):
+    sku = sku_field(required=True)
+    quantity = positive_quantity(1000)
+
+
+class OrderCreateSchema(StrictSchema):
+    lines = fields.List(
+        fields.Nested(OrderLineRequestSchema),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
+    reservation_ids = fields.List(
+        fields.UUID(),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "Web reservations made at checkout, turned into this sale."},
+    )
+    reference = fields.String(
+        validate=validate.Length(max=255),
+        allow_none=True,
+        metadata={"description": "The webshop's own order number."},
+    )
+
+
+class IdempotencyHeaderSchema(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        required=True,
+        validate=validate.Length(min=1, max=255),
+        metadata={"description": "Unique per order attempt; a retry with the same key is safe."},
+    )
+
+
+class AllocationSchema(Schema):
+    location = fields.String()
+    quantity = fields.Integer()
+    reservation_id = fields.String()
+
+
+class OrderLineSchema(Schema):
+    sku = fields.String()
+    quantity = fields.Integer()
+    allocations = fields.List(fields.Nested(AllocationSchema))
+
+
+class OrderSchema(Schema):
+    id = fields.String()
+    status = fields.String()
+    reference = fields.String(allow_none=True)
+    created_at = fields.String()
+    cancelled_at = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(OrderLineSchema))

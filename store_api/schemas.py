@@ -1,0 +1,59 @@
+"""Schema pieces shared by every domain: strict base, pagination, error envelope."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+
+class StrictSchema(Schema):
+    """Input schemas refuse unknown fields: a typo ("quantiy") is an error, not a no-op."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class QueryArgsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class PageArgsSchema(QueryArgsSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class PageSchema(Schema):
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class ErrorSchema(Schema):
+    """The one error envelope of the API."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.String(metadata={"description": "Stable machine-readable error code."})
+    status = fields.Integer()
+    message = fields.String()
+    errors = fields.Dict(metadata={"description": "Details: field name -> messages, or data."})
+
+
+def positive_quantity(max_quantity: int = 10_000) -> fields.Integer:
+    return fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=max_quantity)
+    )
+
+
+def sku_field(**kwargs: object) -> fields.String:
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=64),
+            validate.Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                error="Letters, digits, '.', '_' and '-' only.",
+            ),
+        ],
+        **kwargs,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,1 @@
+"""The one stock shared by the store and the webshop: levels, reservations, ledger."""

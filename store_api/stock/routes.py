@@ -1,0 +1,302 @@
+"""Stock endpoints: levels, adjustments, counts, the ledger, and reservations."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from store_api import context, db
+from store_api.auth import ALL_ROLES, Caller, Forbidden, current_caller, require
+from store_api.errors import ErrorCode, Invalid
+from store_api.keys.models import Role
+from store_api.stock import service
+from store_api.stock.models import Channel, Reservation
+from store_api.stock.schemas import (
+    AdjustmentSchema,
+    CountSchema,
+    LocationStockSchema,
+    MovementQueryArgsSchema,
+    MovementSchema,
+    ProductStockSchema,
+    ReservationCommitSchema,
+    ReservationCreateSchema,
+    ReservationExtendSchema,
+    ReservationPageSchema,
+    ReservationQueryArgsSchema,
+    ReservationSchema,
+    StockListSchema,
+    StockQueryArgsSchema,
+)
+
+blp = Blueprint("stock", __name__, url_prefix="/api/v1", description="The shared stock.")
+reservations_blp = Blueprint(
+    "reservations", __name__, url_prefix="/api/v1", description="Holds on units, store and web."
+)
+
+RESERVERS = (Role.OWNER, Role.SELLER, Role.WEBSHOP)
+STOCK_KEEPERS = (Role.OWNER, Role.SELLER)
+
+
+def _stock_dict(stock: service.ProductStock) -> dict[str, Any]:
+    return {
+        "sku": stock.sku,
+        "on_hand": stock.on_hand,
+        "reserved": stock.reserved,
+        "available": stock.available,
+        "locations": [
+            {
+                "location": loc.location,
+                "on_hand": loc.on_hand,
+                "reserved": loc.reserved,
+                "available": loc.available,
+            }
+            for loc in stock.locations
+        ],
+    }
+
+
+@blp.route("/stock")
+class StockList(MethodView):
+    @require(*ALL_ROLES)
+    @blp.arguments(StockQueryArgsSchema, location="query")
+    @blp.response(200, StockListSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Stock of several products at once (a webshop category page): ?sku=A&sku=B."""
+        skus = list(dict.fromkeys(args["sku"]))
+        session = db.get_session()
+        with db.read(session):
+            found = service.stock_for(session, skus, context.policy())
+        return {
+            "items": [_stock_dict(found[sku]) for sku in skus if sku in found],
+            "unknown_skus": [sku for sku in skus if sku not in found],
+        }
+
+
+@blp.route("/stock/<string:sku>")
+class StockBySku(MethodView):
+    @require(*ALL_ROLES)
+    @blp.response(200, ProductStockSchema)
+    def get(self, sku: str) -> dict[str, Any]:
+        """Stock of one product, in total and per location."""
+        session = db.get_session()
+        with db.read(session):
+            return _stock_dict(service.stock_of(session, sku, context.policy()))
+
+
+@blp.route("/stock/adjustments")
+class Adjustments(MethodView):
+    @require(*STOCK_KEEPERS)
+    @blp.arguments(AdjustmentSchema)
+    @blp.response(201, ProductStockSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Add or remove units at a location (delivery, return, damage, loss, correction)."""
+        session = db.get_session()
+        policy = context.policy()
+        with db.write(session):
+            service.adjust(
+                session,
+                sku=data["sku"],
+                location=data["location"],
+                delta=data["delta"],
+                reason=data["reason"],
+                reference=data.get("reference"),
+                actor=current_caller().name,
+                now=context.now(),
+                policy=policy,
+            )
+            return _stock_dict(service.stock_of(session, data["sku"], policy))
+
+
+@blp.route("/stock/<string:sku>/locations/<string:location>")
+class StockCount(MethodView):
+    @require(*STOCK_KEEPERS)
+    @blp.arguments(CountSchema)
+    @blp.response(200, LocationStockSchema)
+    def put(self, data: dict[str, Any], sku: str, location: str) -> dict[str, Any]:
+        """Record an inventory count. Refused (409 stale_count) if on_hand moved meanwhile."""
+        session = db.get_session()
+        with db.write(session):
+            level = service.count(
+                session,
+                sku=sku,
+                location=location,
+                on_hand=data["on_hand"],
+                expected_on_hand=data["expected_on_hand"],
+                reference=data.get("reference"),
+                actor=current_caller().name,
+                now=context.now(),
+                policy=context.policy(),
+            )
+        return {
+            "location": level.location,
+            "on_hand": level.on_hand,
+            "reserved": level.reserved,
+            "available": level.available,
+        }
+
+
+@blp.route("/stock/movements")
+class Movements(MethodView):
+    @require(Role.OWNER)
+    @blp.arguments(MovementQueryArgsSchema, location="query")
+    @blp.response(200, MovementSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """The stock ledger, newest first; page with ?before_id=<last id>."""
+        session = db.get_session()
+        with db.read(session):
+            rows = service.movements(
+                session,
+                sku=args.get("sku"),
+                location=args.get("location"),
+                limit=args["limit"],
+                before_id=args.get("before_id"),
+            )
+        return [
+            {**{c: getattr(m, c) for c in MovementSchema().fields if hasattr(m, c)}, "sku": sku}
+            for m, sku in rows
+        ]
+
+
+# --- reservations --------------------------------------------------------------------
+
+
+def _channel_for(caller: Caller, requested: str | None) -> str:
+    """Sellers hold for the store, the webshop for the web; owner and admin choose."""
+    own = {Role.SELLER: Channel.STORE, Role.WEBSHOP: Channel.WEB}.get(caller.role)
+    if own is None:
+        return requested or Channel.STORE
+    if requested is not None and requested != own:
+        raise Invalid(
+            ErrorCode.VALIDATION_ERROR,
+            f"A {caller.role} key reserves for the {own} channel.",
+            {"channel": [f"Must be {own!s} for a {caller.role} key."]},
+        )
+    return own
+
+
+def _check_channel(caller: Caller, reservation: Reservation) -> None:
+    own = {Role.SELLER: Channel.STORE, Role.WEBSHOP: Channel.WEB}.get(caller.role)
+    if own is not None and reservation.channel != own:
+        raise Forbidden(
+            f"This is a {reservation.channel} reservation; a {caller.role} key cannot change it.",
+            {"channel": reservation.channel},
+        )
+
+
+@reservations_blp.route("/reservations")
+class Reservations(MethodView):
+    @require(*RESERVERS)
+    @reservations_blp.arguments(ReservationCreateSchema)
+    @reservations_blp.response(201, ReservationSchema)
+    def post(self, data: dict[str, Any]) -> Reservation:
+        """Hold units now. 409 insufficient_stock says how many are available."""
+        caller = current_caller()
+        session = db.get_session()
+        with db.write(session):
+            return service.reserve(
+                session,
+                sku=data["sku"],
+                quantity=data["quantity"],
+                channel=_channel_for(caller, data.get("channel")),
+                location=data.get("location"),
+                ttl_seconds=data.get("ttl_seconds"),
+                note=data.get("note"),
+                actor=caller.name,
+                now=context.now(),
+                policy=context.policy(),
+            )
+
+    @require(*RESERVERS)
+    @reservations_blp.arguments(ReservationQueryArgsSchema, location="query")
+    @reservations_blp.response(200, ReservationPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List reservations, newest first (sellers and the webshop see their channel)."""
+        caller = current_caller()
+        channel = {Role.SELLER: Channel.STORE, Role.WEBSHOP: Channel.WEB}.get(
+            caller.role, args.get("channel")
+        )
+        session = db.get_session()
+        with db.read(session):
+            items, total = service.list_reservations(
+                session,
+                status=args.get("status"),
+                sku=args.get("sku"),
+                channel=channel,
+                limit=args["page_size"],
+                offset=(args["page"] - 1) * args["page_size"],
+            )
+        return {
+            "items": items,
+            "page": args["page"],
+            "page_size": args["page_size"],
+            "total": total,
+        }
+
+
+def _guarded(reservation_id: uuid.UUID) -> Reservation:
+    reservation = service.get_reservation(db.get_session(), reservation_id)
+    _check_channel(current_caller(), reservation)
+    return reservation
+
+
+@reservations_blp.route("/reservations/<uuid:reservation_id>")
+class ReservationById(MethodView):
+    @require(*RESERVERS)
+    @reservations_blp.response(200, ReservationSchema)
+    def get(self, reservation_id: uuid.UUID) -> Reservation:
+        """Read one reservation."""
+        session = db.get_session()
+        with db.read(session):
+            return _guarded(reservation_id)
+
+    @require(*RESERVERS)
+    @reservations_blp.response(200, ReservationSchema)
+    def delete(self, reservation_id: uuid.UUID) -> Reservation:
+        """Release: the units are available again at once."""
+        session = db.get_session()
+        with db.write(session):
+            _guarded(reservation_id)
+            return service.release(
+                session, reservation_id, actor=current_caller().name, now=context.now()
+            )
+
+
+@reservations_blp.route("/reservations/<uuid:reservation_id>/extend")
+class ReservationExtend(MethodView):
+    @require(*RESERVERS)
+    @reservations_blp.arguments(ReservationExtendSchema)
+    @reservations_blp.response(200, ReservationSchema)
+    def post(self, data: dict[str, Any], reservation_id: uuid.UUID) -> Reservation:
+        """Hold longer: ttl_seconds from now, or the channel's default."""
+        session = db.get_session()
+        with db.write(session):
+            _guarded(reservation_id)
+            return service.extend(
+                session,
+                reservation_id,
+                ttl_seconds=data.get("ttl_seconds"),
+                now=context.now(),
+                policy=context.policy(),
+            )
+
+
+@reservations_blp.route("/reservations/<uuid:reservation_id>/commit")
+class ReservationCommit(MethodView):
+    @require(*RESERVERS)
+    @reservations_blp.arguments(ReservationCommitSchema)
+    @reservations_blp.response(200, ReservationSchema)
+    def post(self, data: dict[str, Any], reservation_id: uuid.UUID) -> Reservation:
+        """The sale happened: on_hand and reserved both go down."""
+        session = db.get_session()
+        with db.write(session):
+            _guarded(reservation_id)
+            return service.commit_reservation(
+                session,
+                reservation_id,
+                actor=current_caller().name,
+                reference=data.get("reference"),
+                now=context.now(),
+            )

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from store_api.schemas import PageArgsSchema, PageSchema, StrictSchema, positive_quantity, sku_field
+from store_api.stock.models import ADJUSTMENT_REASONS, Channel, ReservationStatus
+
+_REFERENCE = fields.String(validate=validate.Length(max=255), allow_none=True)
+
+
+class LocationStockSchema(Schema):
+    location = fields.String()
+    on_hand = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer()
+
+
+class ProductStockSchema(Schema):
+    sku = fields.String()
+    on_hand = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer()
+    locations = fields.List(fields.Nested(LocationStockSchema))
+
+
+class StockQueryArgsSchema(StrictSchema):
+    sku = fields.List(
+        sku_field(),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Repeat for several products: ?sku=A&sku=B (at most 100)."},
+    )
+
+
+class StockListSchema(Schema):
+    items = fields.List(fields.Nested(ProductStockSchema))
+    unknown_skus = fields.List(fields.String())
+
+
+class AdjustmentSchema(StrictSchema):
+    sku = sku_field(required=True)
+    location = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    delta = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=-100_000, max=100_000),
+        metadata={"description": "Units added (delivery) or removed (negative: damage, loss)."},
+    )
+    reason = fields.String(
+        required=True, validate=validate.OneOf([r.value for r in ADJUSTMENT_REASONS])
+    )
+    reference = _REFERENCE
+
+    @validates("delta")
+    def _not_zero(self, value: int, **_: Any) -> None:
+        if value == 0:
+            raise ValidationError("Must not be 0.")
+
+
+class CountSchema(StrictSchema):
+    on_hand = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=1_000_000)
+    )
+    expected_on_hand = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "The on_hand you read before counting; a stale value gets 409."},
+    )
+    reference = _REFERENCE
+
+
+class MovementSchema(Schema):
+    id = fields.Integer()
+    sku = fields.String()
+    location = fields.String()
+    delta_on_hand = fields.Integer()
+    delta_reserved = fields.Integer()
+    on_hand_after = fields.Integer()
+    reserved_after = fields.Integer()
+    reason = fields.String()
+    actor = fields.String()
+    reference = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class MovementQueryArgsSchema(StrictSchema):
+    sku = sku_field()
+    location = fields.String(validate=validate.Length(max=32))
+    before_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "Page cursor."}
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ReservationCreateSchema(StrictSchema):
+    sku = sku_field(required=True)
+    quantity = positive_quantity(1000)
+    location = fields.String(validate=validate.Length(min=1, max=32), allow_none=True)
+    channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
+    ttl_seconds = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1),
+        allow_none=True,
+        metadata={"description": "Default: end of day for the store, 15 minutes for the web."},
+    )
+    note = fields.String(validate=validate.Length(max=500), allow_none=True)
+
+
+class ReservationExtendSchema(StrictSchema):
+    ttl_seconds = fields.Integer(strict=True, validate=validate.Range(min=1), allow_none=True)
+
+
+class ReservationCommitSchema(StrictSchema):
+    reference = _REFERENCE
+
+
+class ReservationSchema(Schema):
+    id = fields.UUID()
+    sku = fields.String()
+    quantity = fields.Integer()
+    location = fields.String()
+    channel = fields.String()
+    status = fields.String()
+    note = fields.String(allow_none=True)
+    created_by = fields.String()
+    expires_at = fields.DateTime()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    reference = fields.String(allow_none=True)
+    order_id = fields.UUID(allow_none=True)
+
+
+class ReservationQueryArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf([s.value for s in ReservationStatus]))
+    sku = sku_field()
+    channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
+
+
+class ReservationPageSchema(PageSchema):
+    items = fields.List(fields.Nested(ReservationSchema))

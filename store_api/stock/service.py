@@ -1,0 +1,745 @@
+"""Stock verbs: read levels, adjust, count, reserve, extend, commit, release, expire, check.
+
+The rule that keeps the store and the webshop from selling the same unit twice: every change
+of ``on_hand`` or ``reserved`` is one guarded UPDATE (the guard is in the WHERE clause, so
+the database decides under concurrency, never a read-check-write in Python) or happens under
+row locks, and writes a ledger row in the same transaction. Callers frame the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row, case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from store_api.catalog.models import Product
+from store_api.errors import Conflict, ErrorCode, InsufficientStock, Invalid, NotFound
+from store_api.stock.models import (
+    Channel,
+    Reason,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+)
+
+SYSTEM_EXPIRY_ACTOR = "system:expiry"
+# A lost race for the last units at one location is retried on the next one this many times.
+_RESERVE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class StockPolicy:
+    """The shop's stock rules, from configuration (plain values: no Flask here)."""
+
+    locations: tuple[str, ...] = ("floor", "backroom", "warehouse")
+    web_order: tuple[str, ...] = ("warehouse", "backroom", "floor")
+    web_hold_seconds: int = 900
+    store_hold_until: dt.time = dt.time(23, 59)
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    max_hold_seconds: int = 7 * 24 * 3600
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> StockPolicy:
+        locations = tuple(config["STOCK_LOCATIONS"])
+        web_order = tuple(loc for loc in config["WEB_LOCATION_ORDER"] if loc in locations)
+        web_order += tuple(loc for loc in locations if loc not in web_order)
+        hour, minute = (int(part) for part in str(config["STORE_HOLD_UNTIL"]).split(":"))
+        return cls(
+            locations=locations,
+            web_order=web_order,
+            web_hold_seconds=int(config["WEB_HOLD_SECONDS"]),
+            store_hold_until=dt.time(hour, minute),
+            timezone=ZoneInfo(config["TIMEZONE"]),
+            max_hold_seconds=int(config["MAX_HOLD_SECONDS"]),
+        )
+
+    def location_order(self, channel: str) -> tuple[str, ...]:
+        """The store takes from the floor first; the webshop from the warehouse first."""
+        return self.web_order if channel == Channel.WEB else self.locations
+
+    def expiry(self, channel: str, now: dt.datetime, ttl_seconds: int | None) -> dt.datetime:
+        if ttl_seconds is not None:
+            if ttl_seconds > self.max_hold_seconds:
+                raise Invalid(
+                    ErrorCode.VALIDATION_ERROR,
+                    f"A hold lasts at most {self.max_hold_seconds} seconds.",
+                    {"ttl_seconds": [f"Must be at most {self.max_hold_seconds}."]},
+                )
+            return now + dt.timedelta(seconds=ttl_seconds)
+        if channel == Channel.WEB:
+            return now + dt.timedelta(seconds=self.web_hold_seconds)
+        local_now = now.astimezone(self.timezone)
+        end = dt.datetime.combine(local_now.date(), self.store_hold_until, tzinfo=self.timezone)
+        if end <= local_now:  # a sale agreed after closing time holds until the next evening
+            end = dt.datetime.combine(
+                local_now.date() + dt.timedelta(days=1), self.store_hold_until, tzinfo=self.timezone
+            )
+        return end.astimezone(dt.UTC)
+
+    def check_location(self, location: str | None) -> None:
+        if location is not None and location not in self.locations:
+            raise Invalid(
+                ErrorCode.UNKNOWN_LOCATION,
+                f"Unknown location {location!r}; known: {', '.join(self.locations)}.",
+                {"location": [f"Must be one of: {', '.join(self.locations)}."]},
+            )
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocationStock:
+    location: str
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class ProductStock:
+    sku: str
+    locations: list[LocationStock]
+
+    @property
+    def on_hand(self) -> int:
+        return sum(loc.on_hand for loc in self.locations)
+
+    @property
+    def reserved(self) -> int:
+        return sum(loc.reserved for loc in self.locations)
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+def stock_for(
+    session: Session, skus: Sequence[str], policy: StockPolicy
+) -> dict[str, ProductStock]:
+    """Stock of several products in one query; unknown SKUs are simply absent."""
+    rows = session.execute(
+        select(Product.sku, StockLevel.location, StockLevel.on_hand, StockLevel.reserved)
+        .join(StockLevel, StockLevel.product_id == Product.id, isouter=True)
+        .where(Product.sku.in_(set(skus)))
+    ).all()
+    found: dict[str, dict[str, LocationStock]] = {}
+    for sku, location, on_hand, reserved in rows:
+        levels = found.setdefault(sku, {})
+        if location is not None:
+            levels[location] = LocationStock(location, on_hand, reserved)
+    result = {}
+    for sku, levels in found.items():
+        ordered = [levels.get(loc, LocationStock(loc, 0, 0)) for loc in policy.locations]
+        ordered += [lvl for loc, lvl in sorted(levels.items()) if loc not in policy.locations]
+        result[sku] = ProductStock(sku, ordered)
+    return result
+
+
+def stock_of(session: Session, sku: str, policy: StockPolicy) -> ProductStock:
+    stock = stock_for(session, [sku], policy).get(sku)
+    if stock is None:
+        raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, f"No product with SKU {sku}.", {"sku": sku})
+    return stock
+
+
+def movements(
+    session: Session, *, sku: str | None, location: str | None, limit: int, before_id: int | None
+) -> list[tuple[StockMovement, str]]:
+    """The ledger, newest first, with each row's SKU."""
+    stmt = select(StockMovement, Product.sku).join(Product, Product.id == StockMovement.product_id)
+    if sku:
+        stmt = stmt.where(Product.sku == sku)
+    if location:
+        stmt = stmt.where(StockMovement.location == location)
+    if before_id:
+        stmt = stmt.where(StockMovement.id < before_id)
+    rows = session.execute(stmt.order_by(StockMovement.id.desc()).limit(limit)).all()
+    return [(movement, row_sku) for movement, row_sku in rows]
+
+
+# --- the ledger ----------------------------------------------------------------------
+
+
+def write_ledger(
+    session: Session,
+    changes: Iterable[tuple[Row[Any], int, int]],
+    *,
+    reason: str,
+    actor: str,
+    reference: str | None,
+    now: dt.datetime,
+) -> None:
+    """One INSERT for all ledger rows of a change.
+
+    ``changes`` are (RETURNING row with product_id, location, on_hand, reserved; delta_on_hand;
+    delta_reserved) — the values after come from the guarded UPDATE itself.
+    """
+    rows = [
+        {
+            "product_id": row.product_id,
+            "location": row.location,
+            "delta_on_hand": d_on_hand,
+            "delta_reserved": d_reserved,
+            "on_hand_after": row.on_hand,
+            "reserved_after": row.reserved,
+            "reason": str(reason),
+            "actor": actor,
+            "reference": reference,
+            "created_at": now,
+        }
+        for row, d_on_hand, d_reserved in changes
+    ]
+    if rows:
+        session.execute(insert(StockMovement), rows)
+
+
+_RETURNING = (
+    StockLevel.id,
+    StockLevel.product_id,
+    StockLevel.location,
+    StockLevel.on_hand,
+    StockLevel.reserved,
+)
+
+
+def guarded_update(
+    session: Session, where: Sequence[Any], values: Mapping[str, Any]
+) -> Row[Any] | None:
+    stmt = (
+        update(StockLevel)
+        .where(*where)
+        .values(**values)
+        .returning(*_RETURNING)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).first()
+
+
+def _product_id_of(sku: str) -> Any:
+    return select(Product.id).where(Product.sku == sku).scalar_subquery()
+
+
+def _require_product(session: Session, sku: str, *, field_name: str = "sku") -> Product:
+    product = session.scalars(select(Product).where(Product.sku == sku)).one_or_none()
+    if product is None:
+        raise Invalid(
+            ErrorCode.PRODUCT_NOT_FOUND,
+            f"No product with SKU {sku}.",
+            {field_name: [f"Unknown SKU {sku!r}."]},
+        )
+    return product
+
+
+def _ensure_level(session: Session, product_id: int, location: str, now: dt.datetime) -> None:
+    """A location added to the configuration after the product was created has no row yet."""
+    exists = session.scalar(
+        select(StockLevel.id).where(
+            StockLevel.product_id == product_id, StockLevel.location == location
+        )
+    )
+    if exists is None:
+        session.add(
+            StockLevel(
+                product_id=product_id, location=location, on_hand=0, reserved=0, updated_at=now
+            )
+        )
+        session.flush()
+
+
+# --- adjustments and counts ----------------------------------------------------------
+
+
+def adjust(
+    session: Session,
+    *,
+    sku: str,
+    location: str,
+    delta: int,
+    reason: str,
+    actor: str,
+    reference: str | None,
+    now: dt.datetime,
+    policy: StockPolicy,
+) -> LocationStock:
+    """Deliveries, damage, corrections: on_hand += delta, never below what is reserved."""
+    policy.check_location(location)
+    where = [
+        StockLevel.product_id == _product_id_of(sku),
+        StockLevel.location == location,
+        StockLevel.on_hand + delta >= StockLevel.reserved,
+    ]
+    values = {"on_hand": StockLevel.on_hand + delta, "updated_at": now}
+    row = guarded_update(session, where, values)
+    if row is None:
+        product = _require_product(session, sku)
+        _ensure_level(session, product.id, location, now)
+        row = guarded_update(session, where, values)
+    if row is None:
+        current = stock_of(session, sku, policy)
+        level = next(loc for loc in current.locations if loc.location == location)
+        raise Conflict(
+            ErrorCode.BELOW_RESERVED,
+            f"Cannot remove {-delta} unit(s) of {sku} at {location}: {level.on_hand} on hand, "
+            f"{level.reserved} reserved.",
+            {
+                "sku": sku,
+                "location": location,
+                "on_hand": level.on_hand,
+                "reserved": level.reserved,
+            },
+        )
+    write_ledger(
+        session, [(row, delta, 0)], reason=reason, actor=actor, reference=reference, now=now
+    )
+    return LocationStock(row.location, row.on_hand, row.reserved)
+
+
+def count(
+    session: Session,
+    *,
+    sku: str,
+    location: str,
+    on_hand: int,
+    expected_on_hand: int,
+    actor: str,
+    reference: str | None,
+    now: dt.datetime,
+    policy: StockPolicy,
+) -> LocationStock:
+    """An inventory count, compare-and-set: refused if on_hand moved since it was read."""
+    policy.check_location(location)
+    product = session.scalars(select(Product).where(Product.sku == sku)).one_or_none()
+    if product is None:
+        raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, f"No product with SKU {sku}.", {"sku": sku})
+    _ensure_level(session, product.id, location, now)
+    row = guarded_update(
+        session,
+        [
+            StockLevel.product_id == product.id,
+            StockLevel.location == location,
+            StockLevel.on_hand == expected_on_hand,
+            StockLevel.reserved <= on_hand,
+        ],
+        {"on_hand": on_hand, "updated_at": now},
+    )
+    if row is None:
+        level = session.execute(
+            select(StockLevel.on_hand, StockLevel.reserved).where(
+                StockLevel.product_id == product.id, StockLevel.location == location
+            )
+        ).one()
+        details = {
+            "sku": sku,
+            "location": location,
+            "on_hand": level.on_hand,
+            "reserved": level.reserved,
+        }
+        if level.on_hand != expected_on_hand:
+            raise Conflict(
+                ErrorCode.STALE_COUNT,
+                f"Stock of {sku} at {location} is now {level.on_hand}, not {expected_on_hand}: "
+                "count again or resend with the current value.",
+                details,
+            )
+        raise Conflict(
+            ErrorCode.BELOW_RESERVED,
+            f"{level.reserved} unit(s) of {sku} at {location} are reserved; a count of "
+            f"{on_hand} is below that. Release reservations first.",
+            details,
+        )
+    delta = on_hand - expected_on_hand
+    write_ledger(
+        session, [(row, delta, 0)], reason=Reason.COUNT, actor=actor, reference=reference, now=now
+    )
+    return LocationStock(row.location, row.on_hand, row.reserved)
+
+
+# --- reservations --------------------------------------------------------------------
+
+
+def _release_rows(
+    session: Session,
+    rows: Sequence[Row[Any]],
+    *,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+) -> None:
+    """Give back the reserved units of reservations that just left the active state."""
+    changes = []
+    for res in rows:
+        level = guarded_update(
+            session,
+            [
+                StockLevel.product_id == res.product_id,
+                StockLevel.location == res.location,
+                StockLevel.reserved >= res.quantity,
+            ],
+            {"reserved": StockLevel.reserved - res.quantity, "updated_at": now},
+        )
+        if level is None:  # the CHECK constraints make this unreachable unless data drifted
+            raise RuntimeError(f"reserved counter drift for reservation {res.id}")
+        changes.append((level, 0, -res.quantity))
+    for (level, d_on, d_res), res in zip(changes, rows, strict=True):
+        write_ledger(
+            session,
+            [(level, d_on, d_res)],
+            reason=reason,
+            actor=actor,
+            reference=str(res.id),
+            now=now,
+        )
+
+
+_EXPIRED_RETURNING = (
+    Reservation.id,
+    Reservation.product_id,
+    Reservation.location,
+    Reservation.quantity,
+)
+
+
+def expire_due(session: Session, *, now: dt.datetime, product_filter: Any = None) -> int:
+    """Release every active reservation past its expiry (optionally of some products only).
+
+    One UPDATE flips the status and returns the rows it flipped, so two sweepers (or a
+    sweeper and a lazy expiry) never release the same reservation twice.
+    """
+    stmt = update(Reservation).where(
+        Reservation.status == ReservationStatus.ACTIVE, Reservation.expires_at <= now
+    )
+    if product_filter is not None:
+        stmt = stmt.where(product_filter)
+    expired = session.execute(
+        stmt.values(status=ReservationStatus.EXPIRED, closed_at=now, updated_at=now)
+        .returning(*_EXPIRED_RETURNING)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if expired:
+        _release_rows(session, expired, reason=Reason.EXPIRY, actor=SYSTEM_EXPIRY_ACTOR, now=now)
+    return len(expired)
+
+
+def reserve(
+    session: Session,
+    *,
+    sku: str,
+    quantity: int,
+    channel: str,
+    location: str | None,
+    ttl_seconds: int | None,
+    note: str | None,
+    actor: str,
+    now: dt.datetime,
+    policy: StockPolicy,
+) -> Reservation:
+    """Hold ``quantity`` units at one location: four statements when stock is there."""
+    policy.check_location(location)
+    expire_due(session, now=now, product_filter=Reservation.product_id == _product_id_of(sku))
+    order = [location] if location else list(policy.location_order(channel))
+    priority = case(
+        {loc: i for i, loc in enumerate(order)}, value=StockLevel.location, else_=len(order)
+    )
+    for _attempt in range(_RESERVE_ATTEMPTS):
+        target = (
+            select(StockLevel.id)
+            .join(Product, Product.id == StockLevel.product_id)
+            .where(
+                Product.sku == sku,
+                Product.active.is_(True),
+                StockLevel.location.in_(order),
+                StockLevel.on_hand - StockLevel.reserved >= quantity,
+            )
+            .order_by(priority)
+            .limit(1)
+            .scalar_subquery()
+        )
+        level = guarded_update(
+            session,
+            [StockLevel.id == target, StockLevel.on_hand - StockLevel.reserved >= quantity],
+            {"reserved": StockLevel.reserved + quantity, "updated_at": now},
+        )
+        if level is not None:
+            break
+        _raise_if_unreservable(session, sku=sku, quantity=quantity, order=order, policy=policy)
+    else:
+        raise InsufficientStock(sku, quantity, 0, reason="contention")
+    reservation = Reservation(
+        id=uuid.uuid4(),
+        product_id=level.product_id,
+        sku=sku,
+        location=level.location,
+        quantity=quantity,
+        channel=channel,
+        status=ReservationStatus.ACTIVE,
+        note=note,
+        created_by=actor,
+        expires_at=policy.expiry(channel, now, ttl_seconds),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(reservation)
+    write_ledger(
+        session,
+        [(level, 0, quantity)],
+        reason=Reason.RESERVATION,
+        actor=actor,
+        reference=str(reservation.id),
+        now=now,
+    )
+    session.flush()
+    return reservation
+
+
+def _raise_if_unreservable(
+    session: Session, *, sku: str, quantity: int, order: Sequence[str], policy: StockPolicy
+) -> None:
+    """Explain why nothing was reserved; return only if a retry may succeed (lost race)."""
+    product = _require_product(session, sku)
+    if not product.active:
+        raise Conflict(ErrorCode.PRODUCT_INACTIVE, f"{sku} is no longer sold.", {"sku": sku})
+    stock = stock_of(session, sku, policy)
+    by_location = {loc.location: loc.available for loc in stock.locations if loc.location in order}
+    best = max(by_location.values(), default=0)
+    if best >= quantity:
+        return
+    raise InsufficientStock(
+        sku,
+        quantity,
+        best,
+        locations=by_location,
+        total_available=sum(by_location.values()),
+    )
+
+
+def _locked_reservation(session: Session, reservation_id: uuid.UUID) -> Reservation:
+    reservation = session.get(
+        Reservation, reservation_id, with_for_update=True, populate_existing=True
+    )
+    if reservation is None:
+        raise NotFound(
+            ErrorCode.RESERVATION_NOT_FOUND,
+            f"No reservation {reservation_id}.",
+            {"id": str(reservation_id)},
+        )
+    return reservation
+
+
+def _require_active(reservation: Reservation, now: dt.datetime, verb: str) -> None:
+    details = {"id": str(reservation.id), "status": reservation.status}
+    if reservation.status == ReservationStatus.EXPIRED or (
+        reservation.status == ReservationStatus.ACTIVE and reservation.expires_at <= now
+    ):
+        raise Conflict(
+            ErrorCode.RESERVATION_EXPIRED,
+            f"Reservation {reservation.id} expired at {reservation.expires_at.isoformat()}; "
+            f"it cannot be {verb}. Make a new reservation.",
+            {
+                **details,
+                "status": ReservationStatus.EXPIRED,
+                "expired_at": reservation.expires_at.isoformat(),
+            },
+        )
+    if reservation.status != ReservationStatus.ACTIVE:
+        raise Conflict(
+            ErrorCode.RESERVATION_NOT_ACTIVE,
+            f"Reservation {reservation.id} is {reservation.status}; it cannot be {verb}.",
+            details,
+        )
+
+
+def get_reservation(session: Session, reservation_id: uuid.UUID) -> Reservation:
+    reservation = session.get(Reservation, reservation_id)
+    if reservation is None:
+        raise NotFound(
+            ErrorCode.RESERVATION_NOT_FOUND,
+            f"No reservation {reservation_id}.",
+            {"id": str(reservation_id)},
+        )
+    return reservation
+
+
+def list_reservations(
+    session: Session,
+    *,
+    status: str | None,
+    sku: str | None,
+    channel: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Reservation], int]:
+    stmt = select(Reservation)
+    if status:
+        stmt = stmt.where(Reservation.status == status)
+    if sku:
+        stmt = stmt.where(Reservation.sku == sku)
+    if channel:
+        stmt = stmt.where(Reservation.channel == channel)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = session.scalars(
+        stmt.order_by(Reservation.created_at.desc()).limit(limit).offset(offset)
+    ).all()
+    return list(items), total
+
+
+def extend(
+    session: Session,
+    reservation_id: uuid.UUID,
+    *,
+    ttl_seconds: int | None,
+    now: dt.datetime,
+    policy: StockPolicy,
+) -> Reservation:
+    reservation = _locked_reservation(session, reservation_id)
+    _require_active(reservation, now, "extended")
+    reservation.expires_at = policy.expiry(reservation.channel, now, ttl_seconds)
+    reservation.updated_at = now
+    session.flush()
+    return reservation
+
+
+def commit_reservation(
+    session: Session,
+    reservation_id: uuid.UUID,
+    *,
+    actor: str,
+    reference: str | None,
+    now: dt.datetime,
+    order_id: uuid.UUID | None = None,
+) -> Reservation:
+    """The sale happened: the held units leave the shop (on_hand and reserved go down)."""
+    reservation = _locked_reservation(session, reservation_id)
+    _require_active(reservation, now, "committed")
+    q = reservation.quantity
+    level = guarded_update(
+        session,
+        [
+            StockLevel.product_id == reservation.product_id,
+            StockLevel.location == reservation.location,
+            StockLevel.reserved >= q,
+            StockLevel.on_hand >= q,
+        ],
+        {"on_hand": StockLevel.on_hand - q, "reserved": StockLevel.reserved - q, "updated_at": now},
+    )
+    if level is None:
+        raise RuntimeError(f"reserved counter drift for reservation {reservation.id}")
+    reservation.status = ReservationStatus.COMMITTED
+    reservation.closed_at = now
+    reservation.updated_at = now
+    reservation.reference = reference
+    reservation.order_id = order_id
+    write_ledger(
+        session,
+        [(level, -q, -q)],
+        reason=Reason.SALE,
+        actor=actor,
+        reference=reference or str(reservation.id),
+        now=now,
+    )
+    session.flush()
+    return reservation
+
+
+def release(
+    session: Session, reservation_id: uuid.UUID, *, actor: str, now: dt.datetime
+) -> Reservation:
+    """The customer changed their mind: the units are available again at once."""
+    reservation = _locked_reservation(session, reservation_id)
+    if reservation.status != ReservationStatus.ACTIVE:
+        _require_active(reservation, now, "released")
+    reservation.status = ReservationStatus.RELEASED
+    reservation.closed_at = now
+    reservation.updated_at = now
+    session.flush()
+    _release_rows(session, [reservation], reason=Reason.RELEASE, actor=actor, now=now)  # type: ignore[list-item]
+    return reservation
+
+
+def sku_of(session: Session, product_id: int) -> str:
+    return session.scalars(select(Product.sku).where(Product.id == product_id)).one()
+
+
+# --- drift check ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drift:
+    sku: str
+    location: str
+    field: str
+    stored: int
+    expected: int
+    source: str
+
+
+def check(session: Session) -> list[Drift]:
+    """Recompute every counter from the ledger and from active reservations."""
+    ledger = (
+        select(
+            StockMovement.product_id,
+            StockMovement.location,
+            func.sum(StockMovement.delta_on_hand).label("on_hand"),
+            func.sum(StockMovement.delta_reserved).label("reserved"),
+        )
+        .group_by(StockMovement.product_id, StockMovement.location)
+        .subquery()
+    )
+    holds = (
+        select(
+            Reservation.product_id,
+            Reservation.location,
+            func.sum(Reservation.quantity).label("reserved"),
+        )
+        .where(Reservation.status == ReservationStatus.ACTIVE)
+        .group_by(Reservation.product_id, Reservation.location)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Product.sku,
+            StockLevel.location,
+            StockLevel.on_hand,
+            StockLevel.reserved,
+            func.coalesce(ledger.c.on_hand, 0),
+            func.coalesce(ledger.c.reserved, 0),
+            func.coalesce(holds.c.reserved, 0),
+        )
+        .join(Product, Product.id == StockLevel.product_id)
+        .join(
+            ledger,
+            (ledger.c.product_id == StockLevel.product_id)
+            & (ledger.c.location == StockLevel.location),
+            isouter=True,
+        )
+        .join(
+            holds,
+            (holds.c.product_id == StockLevel.product_id)
+            & (holds.c.location == StockLevel.location),
+            isouter=True,
+        )
+        .order_by(Product.sku, StockLevel.location)
+    ).all()
+    drifts = []
+    for sku, location, on_hand, reserved, ledger_on_hand, ledger_reserved, held in rows:
+        if on_hand != ledger_on_hand:
+            drifts.append(Drift(sku, location, "on_hand", on_hand, int(ledger_on_hand), "ledger"))
+        if reserved != ledger_reserved:
+            drifts.append(
+                Drift(sku, location, "reserved", reserved, int(ledger_reserved), "ledger")
+            )
+        if reserved != held:
+            drifts.append(
+                Drift(sku, location, "reserved", reserved, int(held), "active reservations")
+            )
+    return drifts

@@ -1,0 +1,287 @@
+"""Throwaway real servers for the test suite.
+
+The suite runs against a real PostgreSQL as well as SQLite, so tests need a server that is
+cheap to start, isolated from anything else on the machine and gone afterwards. Each server
+gets a fresh data directory in a new temporary directory and a free TCP port; it is stopped
+and deleted on exit, also when the body raises.
+
+PostgreSQL refuses to run as root, and CI runs as root: then the server tools run as the
+``postgres`` system user, in a directory that user can reach (pytest's own temporary
+directories under ``/tmp/pytest-of-root`` are private to root).
+
+Developers can keep one running by hand::
+
+    python tests/servers.py postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import pwd
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+DATABASE_NAME = "comptoir_test"
+SUPERUSER = "postgres"
+INSTALL_HINT = (
+    "install the PostgreSQL server: `apt-get install -y postgresql` "
+    "(or run `scripts/ensure-system-packages.sh postgresql`)"
+)
+LOG_TAIL_LINES = 40
+COMMAND_TIMEOUT = 60
+
+
+def find_postgres_bindir() -> Path:
+    """Locate ``initdb`` and friends, which Debian keeps off ``PATH``."""
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            result = subprocess.run(
+                [pg_config, "--bindir"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=COMMAND_TIMEOUT,
+            )
+        except (OSError, subprocess.SubprocessError):
+            pass
+        else:
+            bindir = Path(result.stdout.strip())
+            if (bindir / "initdb").is_file():
+                return bindir
+    # pg_config may come from libpq-dev alone; the server lives in a versioned directory.
+    installed = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+    if installed:
+        return max(installed, key=lambda bindir: _version_key(bindir.parent.name))
+    raise RuntimeError(f"No PostgreSQL server binaries (initdb) found; {INSTALL_HINT}.")
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    """Order ``9.6`` before ``15`` before ``16``, which string order gets wrong."""
+    return tuple(int(part) if part.isdigit() else -1 for part in name.split("."))
+
+
+def free_port() -> int:
+    """Ask the kernel for a TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Runner:
+    """Runs server tools as the current user, or as ``postgres`` when we are root."""
+
+    def __init__(self) -> None:
+        self.as_root = os.geteuid() == 0
+        self.owner: pwd.struct_passwd | None = None
+        if self.as_root:
+            try:
+                self.owner = pwd.getpwnam(SUPERUSER)
+            except KeyError:
+                raise RuntimeError(
+                    f"Running as root but there is no '{SUPERUSER}' system user to run "
+                    f"PostgreSQL as; {INSTALL_HINT}."
+                ) from None
+        # A PG* variable from the developer's shell (PGSSLMODE, PGHOST...) must not leak in.
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        self.env["LC_ALL"] = "C"
+
+    def give(self, path: Path) -> None:
+        """Hand a directory we created to the user the server runs as."""
+        if self.owner is not None:
+            os.chown(path, self.owner.pw_uid, self.owner.pw_gid)
+
+    def wrap(self, command: Sequence[str]) -> list[str]:
+        """Prefix a command so it runs as the server's user."""
+        if not self.as_root:
+            return list(command)
+        runuser = shutil.which("runuser") or next(
+            (p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.access(p, os.X_OK)), None
+        )
+        if runuser:
+            return [runuser, "-u", SUPERUSER, "--", *command]
+        return ["su", "-s", "/bin/sh", SUPERUSER, "-c", shlex.join(command)]
+
+    def run(self, command: Sequence[str], what: str) -> subprocess.CompletedProcess[str]:
+        """Run a tool to completion; on failure say which step broke and what it printed."""
+        try:
+            result = subprocess.run(
+                self.wrap(command),
+                cwd="/",  # the server user may not be able to enter our cwd (/root)
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=COMMAND_TIMEOUT,
+                start_new_session=True,  # Ctrl-C is for us; teardown stops the server
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(f"{what} timed out after {COMMAND_TIMEOUT}s") from exc
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{what} failed (exit {result.returncode}): {shlex.join(command)}\n"
+                f"{result.stdout}{result.stderr}".rstrip()
+            )
+        return result
+
+
+def _log_tail(log_file: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """Last lines of the server log, which is where PostgreSQL explains a failed start."""
+    try:
+        text = log_file.read_text(errors="replace")
+    except OSError:
+        return "(no server log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(server log is empty)"
+
+
+def _start_postgres(
+    runner: _Runner, bindir: Path, data_dir: Path, socket_dir: Path, log_file: Path
+) -> int:
+    """Start the server on a free port and return that port."""
+    last_error: RuntimeError | None = None
+    # Another process may grab the port between free_port() and the bind; try a few.
+    for _attempt in range(3):
+        port = free_port()
+        options = " ".join(
+            [
+                f"-p {port}",
+                f"-k {shlex.quote(str(socket_dir))}",
+                "-c listen_addresses=127.0.0.1",
+                # Durability is worthless for a database deleted after the run.
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=200",
+            ]
+        )
+        command = [
+            str(bindir / "pg_ctl"),
+            "-D", str(data_dir),
+            "-l", str(log_file),
+            "-w", "-t", "30",
+            "-o", options,
+            "start",
+        ]  # fmt: skip
+        try:
+            runner.run(command, "pg_ctl start")
+        except RuntimeError as exc:
+            last_error = exc
+            if "already in use" not in _log_tail(log_file):
+                break
+        else:
+            return port
+    assert last_error is not None
+    raise last_error
+
+
+def _stop_postgres(runner: _Runner, bindir: Path, data_dir: Path) -> None:
+    """Stop the server without a checkpoint: its data is about to be deleted anyway."""
+    pid_file = data_dir / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    command = [str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"]
+    try:
+        runner.run(command, "pg_ctl stop")
+    except RuntimeError:
+        # Never leave an orphan server behind just because pg_ctl could not stop it.
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def postgres_server(base_dir: Path) -> Iterator[str]:
+    """Run a throwaway PostgreSQL and yield a SQLAlchemy URL to its empty test database.
+
+    ``base_dir`` receives a copy of the server log (``postgres.log``) when the server stops;
+    the data itself lives in a fresh directory under /tmp so the ``postgres`` user can reach
+    it when we run as root.
+    """
+    bindir = find_postgres_bindir()
+    runner = _Runner()
+    base_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="comptoir-pg-", dir="/tmp" if runner.as_root else None))
+    data_dir = root / "data"
+    socket_dir = root / "socket"
+    log_file = root / "postgres.log"
+    try:
+        socket_dir.mkdir()
+        if runner.as_root:
+            root.chmod(0o755)
+            runner.give(root)
+            runner.give(socket_dir)
+        initdb = [
+            str(bindir / "initdb"),
+            "-D", str(data_dir),
+            "-A", "trust",
+            "-U", SUPERUSER,
+            "--no-sync",
+            "-E", "UTF8",
+            "--locale=C",
+        ]  # fmt: skip
+        runner.run(initdb, "initdb")
+        try:
+            port = _start_postgres(runner, bindir, data_dir, socket_dir, log_file)
+            createdb = [
+                str(bindir / "createdb"),
+                "-h", "127.0.0.1",
+                "-p", str(port),
+                "-U", SUPERUSER,
+                DATABASE_NAME,
+            ]  # fmt: skip
+            runner.run(createdb, "createdb")
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"{exc}\n--- end of server log (kept in {base_dir / 'postgres.log'}) ---\n"
+                f"{_log_tail(log_file)}"
+            ) from None
+        yield f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{port}/{DATABASE_NAME}"
+    finally:
+        try:
+            _stop_postgres(runner, bindir, data_dir)
+        finally:
+            with contextlib.suppress(OSError):
+                shutil.copyfile(log_file, base_dir / "postgres.log")
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Let `kill` tear the server down as cleanly as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Keep a throwaway server running until Ctrl-C, for poking at it by hand."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("server", choices=["postgres"], help="which server to start")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    base_dir = Path(tempfile.mkdtemp(prefix="comptoir-servers-"))
+    started = time.monotonic()
+    try:
+        with postgres_server(base_dir) as url:
+            print(url, flush=True)
+            print(
+                f"{args.server} ready in {time.monotonic() - started:.1f}s; "
+                "Ctrl-C stops it and deletes its data.",
+                file=sys.stderr,
+                flush=True,
+            )
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    print(f"stopped; server log kept in {base_dir}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
