@@ -48,7 +48,7 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
-    upgrade_database(current_app, revision)  # type: ignore[arg-type]
+    upgrade_database(current_app, revision)
     click.echo(f"Database at {revision}: {_safe_url()}")
 
 
@@ -56,7 +56,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (e.g. -1, or base)."""
-    alembic_command.downgrade(alembic_config(current_app), revision)  # type: ignore[arg-type]
+    alembic_command.downgrade(alembic_config(current_app), revision)
 
 
 @db_cli.command("revision")
@@ -67,14 +67,14 @@ def db_revision(message: str, autogenerate: bool) -> None:
     alembic_command.revision(
         alembic_config(current_app),
         message=message,
-        autogenerate=autogenerate,  # type: ignore[arg-type]
+        autogenerate=autogenerate,
     )
 
 
 @db_cli.command("current")
 def db_current() -> None:
     """Show the migration the database is at."""
-    alembic_command.current(alembic_config(current_app))  # type: ignore[arg-type]
+    alembic_command.current(alembic_config(current_app))
 
 
 def _safe_url() -> str:

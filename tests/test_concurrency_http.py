@@ -11,9 +11,9 @@ import requests
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from store_api.keys.models import Role
 from tests.conftest import Keys, LiveServer
 from tests.fixtures.shop import add_product, stock_of
-from store_api.keys.models import Role
 
 pytestmark = pytest.mark.http
 

@@ -83,7 +83,7 @@ def parse_csv(
         try:
             product = schema.load(data)
         except ValidationError as exc:
-            row_errors.update(exc.normalized_messages())  # type: ignore[arg-type]
+            row_errors.update(exc.normalized_messages())
             product = {}
         if row_errors:
             errors.append((line, row_errors))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
@@ -145,6 +145,17 @@ def place_order(
         res.updated_at = now
         res.order_id = order_id
 
+    line_rows = [
+        {
+            "order_id": order_id,
+            "position": i,
+            "product_id": product_of[line.sku][0],
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "allocations": [{k: v for k, v in a.items() if k != "sku"} for a in allocations[i]],
+        }
+        for i, line in enumerate(lines)
+    ]
     order = Order(
         id=order_id,
         status=OrderStatus.CONFIRMED,
@@ -155,38 +166,47 @@ def place_order(
         reference=reference,
         created_by=actor,
         created_at=now,
-        snapshot={},
+        snapshot=_snapshot(order_id, OrderStatus.CONFIRMED, reference, now, None, line_rows),
     )
-    order.lines = [
-        OrderLine(
-            position=i,
-            product_id=product_of[line.sku][0],
-            sku=line.sku,
-            quantity=line.quantity,
-            allocations=[{k: v for k, v in a.items() if k != "sku"} for a in allocations[i]],
-        )
-        for i, line in enumerate(lines)
-    ]
-    order.snapshot = snapshot(order)
     session.add(order)
+    session.flush()
+    # One multi-row INSERT without RETURNING (the ORM would insert lines one by one on SQLite).
+    session.execute(insert(OrderLine), line_rows)
     stock.write_ledger(
         session, changes, reason=Reason.ORDER, actor=actor, reference=str(order_id), now=now
     )
-    session.flush()
     return order, False
 
 
 def snapshot(order: Order) -> dict[str, Any]:
-    """The order as plain data, kept so that a replay returns exactly the first response."""
+    """The order as it is now, in the same shape as the stored creation snapshot."""
+    lines = [
+        {"sku": ln.sku, "quantity": ln.quantity, "allocations": ln.allocations}
+        for ln in order.lines
+    ]
+    return _snapshot(
+        order.id, order.status, order.reference, order.created_at, order.cancelled_at, lines
+    )
+
+
+def _snapshot(
+    order_id: uuid.UUID,
+    status: str,
+    reference: str | None,
+    created_at: dt.datetime,
+    cancelled_at: dt.datetime | None,
+    lines: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """Plain data, kept on the order so that a replay returns exactly the first response."""
     return {
-        "id": str(order.id),
-        "status": order.status,
-        "reference": order.reference,
-        "created_at": order.created_at.isoformat(),
-        "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
+        "id": str(order_id),
+        "status": str(status),
+        "reference": reference,
+        "created_at": created_at.isoformat(),
+        "cancelled_at": cancelled_at.isoformat() if cancelled_at else None,
         "lines": [
-            {"sku": line.sku, "quantity": line.quantity, "allocations": line.allocations}
-            for line in order.lines
+            {"sku": ln["sku"], "quantity": ln["quantity"], "allocations": ln["allocations"]}
+            for ln in lines
         ],
     }
 

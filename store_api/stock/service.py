@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, case, func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
@@ -173,7 +173,7 @@ def movements(
 
 def write_ledger(
     session: Session,
-    changes: Iterable[tuple[Row[Any], int, int]],
+    changes: Iterable[tuple[Any, int, int]],
     *,
     reason: str,
     actor: str,
@@ -213,9 +213,7 @@ _RETURNING = (
 )
 
 
-def guarded_update(
-    session: Session, where: Sequence[Any], values: Mapping[str, Any]
-) -> Row[Any] | None:
+def guarded_update(session: Session, where: Sequence[Any], values: Mapping[str, Any]) -> Any | None:
     stmt = (
         update(StockLevel)
         .where(*where)
@@ -370,7 +368,7 @@ def count(
 
 def _release_rows(
     session: Session,
-    rows: Sequence[Row[Any]],
+    rows: Sequence[Any],
     *,
     reason: str,
     actor: str,
@@ -662,7 +660,7 @@ def release(
     reservation.closed_at = now
     reservation.updated_at = now
     session.flush()
-    _release_rows(session, [reservation], reason=Reason.RELEASE, actor=actor, now=now)  # type: ignore[list-item]
+    _release_rows(session, [reservation], reason=Reason.RELEASE, actor=actor, now=now)
     return reservation
 
 

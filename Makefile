@@ -1,0 +1,71 @@
+# Comptoir — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app store_api
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create the virtual environment and install Comptoir with its dev tools
+
+.PHONY: migrate
+migrate: $(STAMP) ## Apply the database migrations (COMPTOIR_DATABASE_URL, default SQLite)
+	$(FLASK) db upgrade
+
+.PHONY: seed
+seed: migrate ## Load the demo shop (once) and print fresh demo API keys
+	$(FLASK) seed
+
+.PHONY: run
+run: seed ## Install, migrate, seed and serve the demo shop on http://127.0.0.1:8000 (Ctrl-C stops all)
+	@echo "Serving Comptoir on http://$${COMPTOIR_BIND:-127.0.0.1:8000}  (API docs: /api/docs)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+.PHONY: test
+test: $(STAMP) lint ## Install what tests need and run the whole suite on SQLite and on PostgreSQL
+	scripts/ensure-system-packages.sh postgresql
+	COMPTOIR_TEST_DB=sqlite $(BIN)/pytest
+	COMPTOIR_TEST_DB=postgresql $(BIN)/pytest
+
+.PHONY: test-sqlite
+test-sqlite: $(STAMP) ## Run the suite on SQLite only (quick)
+	COMPTOIR_TEST_DB=sqlite $(BIN)/pytest
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: format
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+.PHONY: bench
+bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements, SQLite and PostgreSQL
+	scripts/ensure-system-packages.sh postgresql
+	$(BIN)/python -m bench.stock_http
+
+.PHONY: openapi
+openapi: $(STAMP) ## Write the OpenAPI document to openapi.json
+	$(FLASK) openapi write openapi.json
+
+.PHONY: clean
+clean: ## Remove the virtual environment and caches (keeps instance/ data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
