@@ -14,21 +14,11 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from store_api import db
-from store_api.errors import DomainError, ErrorCode
+from store_api.errors import Forbidden, Unauthorized
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Unauthorized(DomainError):
-    status = 401
-    code = ErrorCode.UNAUTHORIZED
-
-
-class Forbidden(DomainError):
-    status = 403
-    code = ErrorCode.FORBIDDEN
 
 
 @dataclass(frozen=True)
@@ -36,6 +26,12 @@ class Caller:
     key_id: int
     name: str
     role: Role
+
+    @property
+    def channels(self) -> frozenset[str] | None:
+        """Reservations this caller may change: sellers the store's, the webshop the web's."""
+        own = {Role.SELLER: "store", Role.WEBSHOP: "web"}.get(self.role)
+        return None if own is None else frozenset({own})
 
 
 def current_caller() -> Caller:

@@ -59,6 +59,16 @@ class DomainError(Exception):
         self.errors = errors or {}
 
 
+class Unauthorized(DomainError):
+    status = 401
+    code = ErrorCode.UNAUTHORIZED
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = ErrorCode.FORBIDDEN
+
+
 class NotFound(DomainError):
     status = 404
     code = ErrorCode.NOT_FOUND

@@ -8,16 +8,11 @@ you own; it is emptied between tests).
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
@@ -28,7 +23,7 @@ from store_api.db import Base
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from tests.fixtures.clock import FrozenClock
-from tests.servers import free_port, postgres_server
+from tests.servers import LiveServer, postgres_server, start_gunicorn, stop_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKEND = os.environ.get("COMPTOIR_TEST_DB", "sqlite")
@@ -124,75 +119,6 @@ def keys(app: Flask, clock: FrozenClock) -> Keys:
             result[role] = secret
     session.close()
     return result
-
-
-# --- a real gunicorn, for tests through real HTTP ---------------------------------------
-
-
-class LiveServer:
-    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.url = url
-        self.process = process
-        self.log = log
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-    def get(self, path: str, key: str, **kwargs: Any) -> requests.Response:
-        return requests.get(
-            self.url + path, headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs
-        )
-
-
-def start_gunicorn(database_url: str, log: Path, workers: int = 2, threads: int = 4) -> LiveServer:
-    port = free_port()
-    env = {**os.environ, "COMPTOIR_DATABASE_URL": database_url}
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(threads),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "store_api:create_app()",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                pass
-            if requests.get(url + "/healthz", timeout=5).status_code == 200:
-                return LiveServer(url, process, log)
-        except (OSError, requests.RequestException):
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"gunicorn did not start: {log.read_text()[-2000:]}")
-
-
-def stop_gunicorn(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
 
 
 @pytest.fixture

@@ -30,6 +30,9 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+import requests
 
 DATABASE_NAME = "comptoir_test"
 SUPERUSER = "postgres"
@@ -38,6 +41,7 @@ INSTALL_HINT = (
     "(or run `scripts/ensure-system-packages.sh postgresql`)"
 )
 LOG_TAIL_LINES = 40
+ROOT = Path(__file__).resolve().parents[1]
 COMMAND_TIMEOUT = 60
 
 
@@ -251,6 +255,75 @@ def postgres_server(base_dir: Path) -> Iterator[str]:
             with contextlib.suppress(OSError):
                 shutil.copyfile(log_file, base_dir / "postgres.log")
             shutil.rmtree(root, ignore_errors=True)
+
+
+# --- gunicorn serving Comptoir, for tests and benchmarks through real HTTP ---------------
+
+
+class LiveServer:
+    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.url = url
+        self.process = process
+        self.log = log
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def get(self, path: str, key: str, **kwargs: Any) -> requests.Response:
+        return requests.get(
+            self.url + path, headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs
+        )
+
+
+def start_gunicorn(database_url: str, log: Path, workers: int = 2, threads: int = 4) -> LiveServer:
+    port = free_port()
+    env = {**os.environ, "COMPTOIR_DATABASE_URL": database_url}
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "store_api:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                pass
+            if requests.get(url + "/healthz", timeout=5).status_code == 200:
+                return LiveServer(url, process, log)
+        except (OSError, requests.RequestException):
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"gunicorn did not start: {log.read_text()[-2000:]}")
+
+
+def stop_gunicorn(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
 
 
 def _interrupt(signum: int, frame: object) -> None:

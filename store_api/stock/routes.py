@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from store_api import context, db
-from store_api.auth import ALL_ROLES, Caller, Forbidden, current_caller, require
+from store_api.auth import ALL_ROLES, Caller, current_caller, require
 from store_api.errors import ErrorCode, Invalid
 from store_api.keys.models import Role
 from store_api.stock import service
@@ -177,15 +177,6 @@ def _channel_for(caller: Caller, requested: str | None) -> str:
     return own
 
 
-def _check_channel(caller: Caller, reservation: Reservation) -> None:
-    own = {Role.SELLER: Channel.STORE, Role.WEBSHOP: Channel.WEB}.get(caller.role)
-    if own is not None and reservation.channel != own:
-        raise Forbidden(
-            f"This is a {reservation.channel} reservation; a {caller.role} key cannot change it.",
-            {"channel": reservation.channel},
-        )
-
-
 @reservations_blp.route("/reservations")
 class Reservations(MethodView):
     @require(*RESERVERS)
@@ -236,12 +227,6 @@ class Reservations(MethodView):
         }
 
 
-def _guarded(reservation_id: uuid.UUID) -> Reservation:
-    reservation = service.get_reservation(db.get_session(), reservation_id)
-    _check_channel(current_caller(), reservation)
-    return reservation
-
-
 @reservations_blp.route("/reservations/<uuid:reservation_id>")
 class ReservationById(MethodView):
     @require(*RESERVERS)
@@ -250,17 +235,23 @@ class ReservationById(MethodView):
         """Read one reservation."""
         session = db.get_session()
         with db.read(session):
-            return _guarded(reservation_id)
+            reservation = service.get_reservation(session, reservation_id)
+            service.check_channel(reservation, current_caller().channels)
+            return reservation
 
     @require(*RESERVERS)
     @reservations_blp.response(200, ReservationSchema)
     def delete(self, reservation_id: uuid.UUID) -> Reservation:
         """Release: the units are available again at once."""
         session = db.get_session()
+        caller = current_caller()
         with db.write(session):
-            _guarded(reservation_id)
             return service.release(
-                session, reservation_id, actor=current_caller().name, now=context.now()
+                session,
+                reservation_id,
+                actor=caller.name,
+                now=context.now(),
+                channels=caller.channels,
             )
 
 
@@ -273,13 +264,13 @@ class ReservationExtend(MethodView):
         """Hold longer: ttl_seconds from now, or the channel's default."""
         session = db.get_session()
         with db.write(session):
-            _guarded(reservation_id)
             return service.extend(
                 session,
                 reservation_id,
                 ttl_seconds=data.get("ttl_seconds"),
                 now=context.now(),
                 policy=context.policy(),
+                channels=current_caller().channels,
             )
 
 
@@ -292,11 +283,11 @@ class ReservationCommit(MethodView):
         """The sale happened: on_hand and reserved both go down."""
         session = db.get_session()
         with db.write(session):
-            _guarded(reservation_id)
             return service.commit_reservation(
                 session,
                 reservation_id,
                 actor=current_caller().name,
                 reference=data.get("reference"),
                 now=context.now(),
+                channels=current_caller().channels,
             )

@@ -9,17 +9,19 @@ row locks, and writes a ledger row in the same transaction. Callers frame the tr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Integer, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
-from store_api.errors import Conflict, ErrorCode, InsufficientStock, Invalid, NotFound
+from store_api.db import UTCDateTime
+from store_api.errors import Conflict, ErrorCode, Forbidden, InsufficientStock, Invalid, NotFound
 from store_api.stock.models import (
     Channel,
     Reason,
@@ -30,6 +32,7 @@ from store_api.stock.models import (
 )
 
 SYSTEM_EXPIRY_ACTOR = "system:expiry"
+ALL_CHANNELS = tuple(c.value for c in Channel)
 # A lost race for the last units at one location is retried on the next one this many times.
 _RESERVE_ATTEMPTS = 3
 
@@ -363,6 +366,111 @@ def count(
     return LocationStock(row.location, row.on_hand, row.reserved)
 
 
+# --- prebuilt statements for the hot paths -------------------------------------------
+# Reserving and releasing run on every tablet tap and webshop checkout: their statements are
+# built once with bind parameters (SQLAlchemy then reuses the compiled SQL), and run as Core
+# statements, without the ORM's unit of work.
+
+_levels = cast(Table, StockLevel.__table__)
+_holds = cast(Table, Reservation.__table__)
+_ledger_table = cast(Table, StockMovement.__table__)
+_products = cast(Table, Product.__table__)
+_NOW = bindparam("now", type_=UTCDateTime())
+_LEVEL_RETURNING = (
+    _levels.c.id,
+    _levels.c.product_id,
+    _levels.c.location,
+    _levels.c.on_hand,
+    _levels.c.reserved,
+)
+_HOLD_RETURNING = (_holds.c.id, _holds.c.product_id, _holds.c.location, _holds.c.quantity)
+
+_EXPIRE_SKU = (
+    update(_holds)
+    .where(
+        _holds.c.sku == bindparam("p_sku"),
+        _holds.c.status == ReservationStatus.ACTIVE.value,
+        _holds.c.expires_at <= _NOW,
+    )
+    .values(status=ReservationStatus.EXPIRED.value, closed_at=_NOW, updated_at=_NOW)
+    .returning(*_HOLD_RETURNING)
+)
+
+_GIVE_BACK = (
+    update(_levels)
+    .where(
+        _levels.c.product_id == bindparam("p_product_id"),
+        _levels.c.location == bindparam("p_location"),
+        _levels.c.reserved >= bindparam("p_quantity"),
+    )
+    .values(reserved=_levels.c.reserved - bindparam("p_quantity"), updated_at=_NOW)
+    .returning(*_LEVEL_RETURNING)
+)
+
+_RELEASE = (
+    update(_holds)
+    .where(
+        _holds.c.id == bindparam("reservation_id"),
+        _holds.c.status == ReservationStatus.ACTIVE.value,
+        _holds.c.channel.in_(bindparam("channels", expanding=True)),
+    )
+    .values(status=ReservationStatus.RELEASED.value, closed_at=_NOW, updated_at=_NOW)
+    .returning(*_holds.c)
+)
+
+_INSERT_HOLD = insert(_holds)
+_INSERT_LEDGER = insert(_ledger_table)
+
+
+@functools.cache
+def _take_stmt(order: tuple[str, ...]) -> Any:
+    """Reserve from the first location, in ``order``, that has enough: one guarded UPDATE."""
+    quantity = bindparam("p_quantity", type_=Integer())
+    priority = case({loc: i for i, loc in enumerate(order)}, value=_levels.c.location)
+    target = (
+        select(_levels.c.id)
+        .join(_products, _products.c.id == _levels.c.product_id)
+        .where(
+            _products.c.sku == bindparam("p_sku"),
+            _products.c.active.is_(True),
+            _levels.c.location.in_(order),
+            _levels.c.on_hand - _levels.c.reserved >= quantity,
+        )
+        .order_by(priority)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        update(_levels)
+        .where(_levels.c.id == target, _levels.c.on_hand - _levels.c.reserved >= quantity)
+        .values(reserved=_levels.c.reserved + quantity, updated_at=_NOW)
+        .returning(*_LEVEL_RETURNING)
+    )
+
+
+def _ledger_row(
+    level: Any,
+    d_on_hand: int,
+    d_reserved: int,
+    reason: str,
+    actor: str,
+    reference: str | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "product_id": level.product_id,
+        "location": level.location,
+        "delta_on_hand": d_on_hand,
+        "delta_reserved": d_reserved,
+        "on_hand_after": level.on_hand,
+        "reserved_after": level.reserved,
+        "reason": str(reason),
+        "actor": actor,
+        "reference": reference,
+        "created_at": now,
+    }
+
+
 # --- reservations --------------------------------------------------------------------
 
 
@@ -375,37 +483,22 @@ def _release_rows(
     now: dt.datetime,
 ) -> None:
     """Give back the reserved units of reservations that just left the active state."""
-    changes = []
+    conn = session.connection()
+    ledger = []
     for res in rows:
-        level = guarded_update(
-            session,
-            [
-                StockLevel.product_id == res.product_id,
-                StockLevel.location == res.location,
-                StockLevel.reserved >= res.quantity,
-            ],
-            {"reserved": StockLevel.reserved - res.quantity, "updated_at": now},
-        )
+        level = conn.execute(
+            _GIVE_BACK,
+            {
+                "p_product_id": res.product_id,
+                "p_location": res.location,
+                "p_quantity": res.quantity,
+                "now": now,
+            },
+        ).first()
         if level is None:  # the CHECK constraints make this unreachable unless data drifted
             raise RuntimeError(f"reserved counter drift for reservation {res.id}")
-        changes.append((level, 0, -res.quantity))
-    for (level, d_on, d_res), res in zip(changes, rows, strict=True):
-        write_ledger(
-            session,
-            [(level, d_on, d_res)],
-            reason=reason,
-            actor=actor,
-            reference=str(res.id),
-            now=now,
-        )
-
-
-_EXPIRED_RETURNING = (
-    Reservation.id,
-    Reservation.product_id,
-    Reservation.location,
-    Reservation.quantity,
-)
+        ledger.append(_ledger_row(level, 0, -res.quantity, reason, actor, str(res.id), now))
+    conn.execute(_INSERT_LEDGER, ledger)
 
 
 def expire_due(session: Session, *, now: dt.datetime, product_filter: Any = None) -> int:
@@ -414,16 +507,28 @@ def expire_due(session: Session, *, now: dt.datetime, product_filter: Any = None
     One UPDATE flips the status and returns the rows it flipped, so two sweepers (or a
     sweeper and a lazy expiry) never release the same reservation twice.
     """
-    stmt = update(Reservation).where(
-        Reservation.status == ReservationStatus.ACTIVE, Reservation.expires_at <= now
+    stmt = update(_holds).where(
+        _holds.c.status == ReservationStatus.ACTIVE.value, _holds.c.expires_at <= now
     )
     if product_filter is not None:
         stmt = stmt.where(product_filter)
-    expired = session.execute(
-        stmt.values(status=ReservationStatus.EXPIRED, closed_at=now, updated_at=now)
-        .returning(*_EXPIRED_RETURNING)
-        .execution_options(synchronize_session=False)
-    ).all()
+    expired = (
+        session.connection()
+        .execute(
+            stmt.values(
+                status=ReservationStatus.EXPIRED.value, closed_at=now, updated_at=now
+            ).returning(*_HOLD_RETURNING)
+        )
+        .all()
+    )
+    if expired:
+        _release_rows(session, expired, reason=Reason.EXPIRY, actor=SYSTEM_EXPIRY_ACTOR, now=now)
+    return len(expired)
+
+
+def expire_due_for_sku(session: Session, *, sku: str, now: dt.datetime) -> int:
+    """The lazy expiry run before each reservation of a product: one statement if none is due."""
+    expired = session.connection().execute(_EXPIRE_SKU, {"p_sku": sku, "now": now}).all()
     if expired:
         _release_rows(session, expired, reason=Reason.EXPIRY, actor=SYSTEM_EXPIRY_ACTOR, now=now)
     return len(expired)
@@ -444,60 +549,42 @@ def reserve(
 ) -> Reservation:
     """Hold ``quantity`` units at one location: four statements when stock is there."""
     policy.check_location(location)
-    expire_due(session, now=now, product_filter=Reservation.product_id == _product_id_of(sku))
-    order = [location] if location else list(policy.location_order(channel))
-    priority = case(
-        {loc: i for i, loc in enumerate(order)}, value=StockLevel.location, else_=len(order)
-    )
+    expires_at = policy.expiry(channel, now, ttl_seconds)
+    expire_due_for_sku(session, sku=sku, now=now)
+    order = (location,) if location else policy.location_order(channel)
+    conn = session.connection()
     for _attempt in range(_RESERVE_ATTEMPTS):
-        target = (
-            select(StockLevel.id)
-            .join(Product, Product.id == StockLevel.product_id)
-            .where(
-                Product.sku == sku,
-                Product.active.is_(True),
-                StockLevel.location.in_(order),
-                StockLevel.on_hand - StockLevel.reserved >= quantity,
-            )
-            .order_by(priority)
-            .limit(1)
-            .scalar_subquery()
-        )
-        level = guarded_update(
-            session,
-            [StockLevel.id == target, StockLevel.on_hand - StockLevel.reserved >= quantity],
-            {"reserved": StockLevel.reserved + quantity, "updated_at": now},
-        )
+        level = conn.execute(
+            _take_stmt(order), {"p_sku": sku, "p_quantity": quantity, "now": now}
+        ).first()
         if level is not None:
             break
         _raise_if_unreservable(session, sku=sku, quantity=quantity, order=order, policy=policy)
     else:
         raise InsufficientStock(sku, quantity, 0, reason="contention")
-    reservation = Reservation(
-        id=uuid.uuid4(),
-        product_id=level.product_id,
-        sku=sku,
-        location=level.location,
-        quantity=quantity,
-        channel=channel,
-        status=ReservationStatus.ACTIVE,
-        note=note,
-        created_by=actor,
-        expires_at=policy.expiry(channel, now, ttl_seconds),
-        created_at=now,
-        updated_at=now,
+    values = {
+        "id": uuid.uuid4(),
+        "product_id": level.product_id,
+        "sku": sku,
+        "location": level.location,
+        "quantity": quantity,
+        "channel": str(channel),
+        "status": ReservationStatus.ACTIVE.value,
+        "note": note,
+        "created_by": actor,
+        "expires_at": expires_at,
+        "created_at": now,
+        "updated_at": now,
+        "closed_at": None,
+        "reference": None,
+        "order_id": None,
+    }
+    conn.execute(_INSERT_HOLD, values)
+    conn.execute(
+        _INSERT_LEDGER,
+        _ledger_row(level, 0, quantity, Reason.RESERVATION, actor, str(values["id"]), now),
     )
-    session.add(reservation)
-    write_ledger(
-        session,
-        [(level, 0, quantity)],
-        reason=Reason.RESERVATION,
-        actor=actor,
-        reference=str(reservation.id),
-        now=now,
-    )
-    session.flush()
-    return reservation
+    return Reservation(**values)
 
 
 def _raise_if_unreservable(
@@ -598,8 +685,10 @@ def extend(
     ttl_seconds: int | None,
     now: dt.datetime,
     policy: StockPolicy,
+    channels: Collection[str] | None = None,
 ) -> Reservation:
     reservation = _locked_reservation(session, reservation_id)
+    check_channel(reservation, channels)
     _require_active(reservation, now, "extended")
     reservation.expires_at = policy.expiry(reservation.channel, now, ttl_seconds)
     reservation.updated_at = now
@@ -615,9 +704,11 @@ def commit_reservation(
     reference: str | None,
     now: dt.datetime,
     order_id: uuid.UUID | None = None,
+    channels: Collection[str] | None = None,
 ) -> Reservation:
     """The sale happened: the held units leave the shop (on_hand and reserved go down)."""
     reservation = _locked_reservation(session, reservation_id)
+    check_channel(reservation, channels)
     _require_active(reservation, now, "committed")
     q = reservation.quantity
     level = guarded_update(
@@ -650,18 +741,45 @@ def commit_reservation(
 
 
 def release(
-    session: Session, reservation_id: uuid.UUID, *, actor: str, now: dt.datetime
+    session: Session,
+    reservation_id: uuid.UUID,
+    *,
+    actor: str,
+    now: dt.datetime,
+    channels: Collection[str] | None = None,
 ) -> Reservation:
-    """The customer changed their mind: the units are available again at once."""
-    reservation = _locked_reservation(session, reservation_id)
-    if reservation.status != ReservationStatus.ACTIVE:
+    """The customer changed their mind: the units are available again at once.
+
+    ``channels`` limits which reservations the caller may touch (a seller: the store's).
+    """
+    row = (
+        session.connection()
+        .execute(
+            _RELEASE,
+            {
+                "reservation_id": reservation_id,
+                "now": now,
+                "channels": list(channels or ALL_CHANNELS),
+            },
+        )
+        .first()
+    )
+    if row is None:
+        reservation = get_reservation(session, reservation_id)
+        check_channel(reservation, channels)
         _require_active(reservation, now, "released")
-    reservation.status = ReservationStatus.RELEASED
-    reservation.closed_at = now
-    reservation.updated_at = now
-    session.flush()
-    _release_rows(session, [reservation], reason=Reason.RELEASE, actor=actor, now=now)
-    return reservation
+        raise RuntimeError("unreachable: an active reservation was not released")
+    _release_rows(session, [row], reason=Reason.RELEASE, actor=actor, now=now)
+    return Reservation(**row._mapping)
+
+
+def check_channel(reservation: Reservation, channels: Collection[str] | None) -> None:
+    if channels is not None and reservation.channel not in channels:
+        raise Forbidden(
+            f"This is a {reservation.channel} reservation; your key may only change "
+            f"{' or '.join(sorted(channels))} reservations.",
+            {"channel": reservation.channel},
+        )
 
 
 def sku_of(session: Session, product_id: int) -> str:
