@@ -9,7 +9,7 @@ import click
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from store_api import context, db
 from store_api.catalog import importer
@@ -163,6 +163,7 @@ def _import_catalog(
 
 
 @click.command("seed")
+@with_appcontext
 @click.option(
     "--catalog",
     "catalog_file",

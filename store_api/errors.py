@@ -52,6 +52,7 @@ class DomainError(Exception):
 
     status = 400
     code = ErrorCode.BAD_REQUEST
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, errors: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -62,6 +63,8 @@ class DomainError(Exception):
 class Unauthorized(DomainError):
     status = 401
     code = ErrorCode.UNAUTHORIZED
+    # RFC 9110: a 401 names the authentication scheme the client should use.
+    headers = {"WWW-Authenticate": 'Bearer realm="comptoir"'}
 
 
 class Forbidden(DomainError):
@@ -164,8 +167,9 @@ def handle_http_exception(exc: HTTPException) -> tuple[Response, int]:
     return envelope(code, status, str(message), data.get("errors"))
 
 
-def handle_domain_error(exc: DomainError) -> tuple[Response, int]:
-    return envelope(exc.code, exc.status, exc.message, exc.errors)
+def handle_domain_error(exc: DomainError) -> tuple[Response, int, dict[str, str]]:
+    response, status = envelope(exc.code, exc.status, exc.message, exc.errors)
+    return response, status, exc.headers
 
 
 def handle_unexpected(exc: Exception) -> tuple[Response, int]:

@@ -46,10 +46,15 @@ def positive_quantity(max_quantity: int = 10_000) -> fields.Integer:
     )
 
 
+# Path segments of /api/v1/stock/... that a SKU must not shadow.
+RESERVED_SKUS = ("movements", "adjustments")
+
+
 def sku_field(**kwargs: object) -> fields.String:
     return fields.String(
         validate=[
             validate.Length(min=1, max=64),
+            validate.NoneOf(RESERVED_SKUS, error="Reserved word; choose another SKU."),
             validate.Regexp(
                 r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
                 error="Letters, digits, '.', '_' and '-' only.",

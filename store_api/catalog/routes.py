@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from store_api import context, db
 from store_api.auth import ALL_ROLES, require
+from store_api.blueprint import Blueprint
 from store_api.catalog import service
 from store_api.catalog.models import Product
 from store_api.catalog.schemas import (

@@ -88,6 +88,16 @@ def deactivate_product(session: Session, sku: str, *, now: dt.datetime) -> Produ
     return update_product(session, sku, {"active": False}, now=now)
 
 
+def _spellings(session: Session, column: Any, wanted: str) -> list[str]:
+    """The stored values equal to ``wanted`` ignoring case and accents ("ecrans" = "Écrans").
+
+    Few distinct categories, brands and colours exist, so matching them in Python is cheap
+    and behaves the same on SQLite and on PostgreSQL whatever its locale.
+    """
+    key = normalize(wanted.strip())
+    return [v for v in session.scalars(select(column).distinct()) if normalize(v) == key]
+
+
 @dataclass(frozen=True)
 class SearchResult:
     items: list[Product]
@@ -111,12 +121,13 @@ def search_products(
     if q:
         for term in normalize(q).split():
             stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
-    if category:
-        stmt = stmt.where(func.lower(Product.category) == category.lower())
-    if brand:
-        stmt = stmt.where(func.lower(Product.brand) == brand.lower())
-    if colour:
-        stmt = stmt.where(func.lower(Product.colour) == colour.lower())
+    for column, wanted in (
+        (Product.category, category),
+        (Product.brand, brand),
+        (Product.colour, colour),
+    ):
+        if wanted:
+            stmt = stmt.where(column.in_(_spellings(session, column, wanted)))
     if not include_inactive:
         stmt = stmt.where(Product.active.is_(True))
     if in_stock:

@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
 from store_api import context, db
-from store_api.auth import current_caller, require
+from store_api.auth import Caller, current_caller, require
+from store_api.blueprint import Blueprint
 from store_api.keys.models import Role
 from store_api.orders import service
 from store_api.orders.schemas import IdempotencyHeaderSchema, OrderCreateSchema, OrderSchema
@@ -19,6 +19,11 @@ from store_api.orders.schemas import IdempotencyHeaderSchema, OrderCreateSchema,
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Webshop orders.")
 
 ORDERERS = (Role.OWNER, Role.WEBSHOP)
+
+
+def _own(caller: Caller) -> int | None:
+    """A webshop key sees only the orders it placed (several integrations may share a shop)."""
+    return caller.key_id if caller.role == Role.WEBSHOP else None
 
 
 @blp.route("/orders")
@@ -70,7 +75,9 @@ class OrderById(MethodView):
         """Read an order as it is now (cancelled or not)."""
         session = db.get_session()
         with db.read(session):
-            return service.snapshot(service.get_order(session, order_id))
+            return service.snapshot(
+                service.get_order(session, order_id, client_key_id=_own(current_caller()))
+            )
 
 
 @blp.route("/orders/<uuid:order_id>/cancel")
@@ -81,7 +88,8 @@ class OrderCancel(MethodView):
         """Cancel an order: every unit goes back where it was taken from."""
         session = db.get_session()
         with db.write(session):
+            caller = current_caller()
             order = service.cancel_order(
-                session, order_id, actor=current_caller().name, now=context.now()
+                session, order_id, actor=caller.name, now=context.now(), client_key_id=_own(caller)
             )
             return service.snapshot(order)

@@ -352,16 +352,26 @@ def _allocate(
     return allocations, shortages
 
 
-def get_order(session: Session, order_id: uuid.UUID, *, lock: bool = False) -> Order:
+def get_order(
+    session: Session, order_id: uuid.UUID, *, lock: bool = False, client_key_id: int | None = None
+) -> Order:
+    """An order; with ``client_key_id``, only one placed with that key (webshops see their own)."""
     order = session.get(Order, order_id, with_for_update=lock or None, populate_existing=lock)
-    if order is None:
+    if order is None or (client_key_id is not None and order.client_key_id != client_key_id):
         raise NotFound(ErrorCode.ORDER_NOT_FOUND, f"No order {order_id}.", {"id": str(order_id)})
     return order
 
 
-def cancel_order(session: Session, order_id: uuid.UUID, *, actor: str, now: dt.datetime) -> Order:
+def cancel_order(
+    session: Session,
+    order_id: uuid.UUID,
+    *,
+    actor: str,
+    now: dt.datetime,
+    client_key_id: int | None = None,
+) -> Order:
     """Put every unit back where it was taken from."""
-    order = get_order(session, order_id, lock=True)
+    order = get_order(session, order_id, lock=True, client_key_id=client_key_id)
     if order.status != OrderStatus.CONFIRMED:
         raise Conflict(
             ErrorCode.ORDER_NOT_CANCELLABLE,

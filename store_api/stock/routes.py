@@ -6,10 +6,10 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from store_api import context, db
 from store_api.auth import ALL_ROLES, Caller, current_caller, require
+from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
 from store_api.keys.models import Role
 from store_api.stock import service

@@ -80,7 +80,7 @@ class StockPolicy:
             return now + dt.timedelta(seconds=self.web_hold_seconds)
         local_now = now.astimezone(self.timezone)
         end = dt.datetime.combine(local_now.date(), self.store_hold_until, tzinfo=self.timezone)
-        if end <= local_now:  # a sale agreed after closing time holds until the next evening
+        if end <= now:  # a sale agreed after closing time holds until the next evening
             end = dt.datetime.combine(
                 local_now.date() + dt.timedelta(days=1), self.store_hold_until, tzinfo=self.timezone
             )
@@ -673,7 +673,9 @@ def list_reservations(
         stmt = stmt.where(Reservation.channel == channel)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = session.scalars(
-        stmt.order_by(Reservation.created_at.desc()).limit(limit).offset(offset)
+        stmt.order_by(Reservation.created_at.desc(), Reservation.id.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     return list(items), total
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 
 from store_api import db
 from store_api.auth import ALL_ROLES, current_caller, require
+from store_api.blueprint import Blueprint
 
 blp = Blueprint("system", __name__, url_prefix="", description="Liveness and identity.")
 

@@ -1,0 +1,355 @@
+"""Who may call what: every cell of the role x endpoint matrix, through HTTP.
+
+``EXPECTED`` is the contract, written by hand from what the shop needs (docs/roles.md is the
+same table for people). Each allowed role gets its normal success; each other role gets 403
+and the database is left exactly as it was; a missing, malformed, unknown or revoked key gets
+401 on every endpoint. A new endpoint that is not in ``EXPECTED`` fails the coverage test.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from store_api import db
+from store_api.db import Base
+from store_api.keys import service as keys_service
+from store_api.keys.models import Role
+from store_api.orders import service as orders
+from store_api.stock import service as stock
+from store_api.stock.models import Channel
+from tests.conftest import Keys
+from tests.fixtures.clock import FrozenClock
+from tests.fixtures.shop import add_product
+
+ROOT = Path(__file__).resolve().parents[1]
+
+Endpoint = tuple[str, str]  # (method, URL template with {placeholders} named as in the rules)
+
+ANYONE = frozenset(Role)
+# Admin may do everything; the owner runs the shop.
+OWNER = frozenset({Role.ADMIN, Role.OWNER})
+# Sellers receive deliveries, count shelves and hold units for customers at the counter.
+STOCK_KEEPERS = OWNER | {Role.SELLER}
+# The webshop holds units at checkout too; a device (shelf bridge) only reads.
+RESERVERS = STOCK_KEEPERS | {Role.WEBSHOP}
+# Orders are the webshop's sales; the store sells by committing a reservation.
+ORDERERS = OWNER | {Role.WEBSHOP}
+
+EXPECTED: dict[Endpoint, frozenset[Role]] = {
+    ("GET", "/api/v1/ping"): ANYONE,
+    ("GET", "/api/v1/products"): ANYONE,
+    ("POST", "/api/v1/products"): OWNER,
+    ("GET", "/api/v1/products/{sku}"): ANYONE,
+    ("PATCH", "/api/v1/products/{sku}"): OWNER,
+    ("DELETE", "/api/v1/products/{sku}"): OWNER,
+    ("GET", "/api/v1/categories"): ANYONE,
+    ("GET", "/api/v1/stock"): ANYONE,
+    ("GET", "/api/v1/stock/{sku}"): ANYONE,
+    ("POST", "/api/v1/stock/adjustments"): STOCK_KEEPERS,
+    ("PUT", "/api/v1/stock/{sku}/locations/{location}"): STOCK_KEEPERS,
+    # The ledger names who did what: the owner's audit trail.
+    ("GET", "/api/v1/stock/movements"): OWNER,
+    ("GET", "/api/v1/reservations"): RESERVERS,
+    ("POST", "/api/v1/reservations"): RESERVERS,
+    ("GET", "/api/v1/reservations/{reservation_id}"): RESERVERS,
+    ("DELETE", "/api/v1/reservations/{reservation_id}"): RESERVERS,
+    ("POST", "/api/v1/reservations/{reservation_id}/extend"): RESERVERS,
+    ("POST", "/api/v1/reservations/{reservation_id}/commit"): RESERVERS,
+    ("POST", "/api/v1/orders"): ORDERERS,
+    ("GET", "/api/v1/orders/{order_id}"): ORDERERS,
+    ("POST", "/api/v1/orders/{order_id}/cancel"): ORDERERS,
+}
+
+SKU = "LL-8KG"
+UNITS = {"floor": 5, "backroom": 3}
+ORDER_BODY = {"lines": [{"sku": SKU, "quantity": 1}]}
+
+
+@dataclass(frozen=True)
+class Call:
+    """A valid request an allowed role would send, and what it answers."""
+
+    success: int
+    writes: bool
+    query: str = ""
+    json: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+CALLS: dict[Endpoint, Call] = {
+    ("GET", "/api/v1/ping"): Call(200, writes=False),
+    ("GET", "/api/v1/products"): Call(200, writes=False, query="?q=produit"),
+    ("POST", "/api/v1/products"): Call(
+        201, writes=True, json={"sku": "SL-9000", "name": "Sèche-linge", "price": "699.00"}
+    ),
+    ("GET", "/api/v1/products/{sku}"): Call(200, writes=False),
+    ("PATCH", "/api/v1/products/{sku}"): Call(200, writes=True, json={"price": "449.00"}),
+    ("DELETE", "/api/v1/products/{sku}"): Call(200, writes=True),
+    ("GET", "/api/v1/categories"): Call(200, writes=False),
+    ("GET", "/api/v1/stock"): Call(200, writes=False, query=f"?sku={SKU}&sku=UNKNOWN"),
+    ("GET", "/api/v1/stock/{sku}"): Call(200, writes=False),
+    ("POST", "/api/v1/stock/adjustments"): Call(
+        201, writes=True, json={"sku": SKU, "location": "floor", "delta": 2, "reason": "delivery"}
+    ),
+    ("PUT", "/api/v1/stock/{sku}/locations/{location}"): Call(
+        200, writes=True, json={"on_hand": 4, "expected_on_hand": UNITS["floor"]}
+    ),
+    ("GET", "/api/v1/stock/movements"): Call(200, writes=False),
+    ("GET", "/api/v1/reservations"): Call(200, writes=False),
+    ("POST", "/api/v1/reservations"): Call(201, writes=True, json={"sku": SKU, "quantity": 1}),
+    ("GET", "/api/v1/reservations/{reservation_id}"): Call(200, writes=False),
+    ("DELETE", "/api/v1/reservations/{reservation_id}"): Call(200, writes=True),
+    # Not the channel's default hold, so the extension really changes the expiry.
+    ("POST", "/api/v1/reservations/{reservation_id}/extend"): Call(
+        200, writes=True, json={"ttl_seconds": 7200}
+    ),
+    ("POST", "/api/v1/reservations/{reservation_id}/commit"): Call(
+        200, writes=True, json={"reference": "TICKET-1"}
+    ),
+    ("POST", "/api/v1/orders"): Call(
+        201, writes=True, json=ORDER_BODY, headers={"Idempotency-Key": "roles-order-1"}
+    ),
+    ("GET", "/api/v1/orders/{order_id}"): Call(200, writes=False),
+    ("POST", "/api/v1/orders/{order_id}/cancel"): Call(200, writes=True),
+}
+
+# A seller acts on store reservations, the webshop on web ones; the others may act on both.
+OWN_CHANNEL = {Role.SELLER: Channel.STORE, Role.WEBSHOP: Channel.WEB}
+
+
+# --- the shop each request runs against ---------------------------------------------------
+
+
+def _key_id(app: Flask, secret: str) -> int:
+    session = db.new_session(app)
+    with db.read(session):
+        key = keys_service.authenticate(session, secret)
+        assert key is not None
+        key_id = key.id
+    session.close()
+    return key_id
+
+
+def _reserve(app: Flask, clock: FrozenClock, channel: Channel) -> uuid.UUID:
+    session = db.new_session(app)
+    with db.write(session):
+        reservation = stock.reserve(
+            session,
+            sku=SKU,
+            quantity=1,
+            channel=channel,
+            location=None,
+            ttl_seconds=None,
+            note=None,
+            actor="test",
+            now=clock(),
+            policy=app.extensions["comptoir_policy"],
+        )
+    session.close()
+    return reservation.id
+
+
+def _place_order(app: Flask, clock: FrozenClock, keys: Keys) -> uuid.UUID:
+    session = db.new_session(app)
+    with db.write(session):
+        order, _replayed = orders.place_order(
+            session,
+            lines=[orders.LineRequest(SKU, 1)],
+            reservation_ids=[],
+            client_key_id=_key_id(app, keys[Role.WEBSHOP]),
+            idempotency_key="setup-order",
+            body_hash=orders.request_hash(ORDER_BODY),
+            actor="test",
+            reference=None,
+            now=clock(),
+            policy=app.extensions["comptoir_policy"],
+        )
+    session.close()
+    return order.id
+
+
+def _open_shop(
+    app: Flask, clock: FrozenClock, keys: Keys, endpoint: Endpoint, role: Role
+) -> dict[str, Any]:
+    """A product with stock, plus the reservation or order the URL names; its URL values."""
+    add_product(app, SKU, UNITS)
+    values: dict[str, Any] = {"sku": SKU, "location": "floor"}
+    template = endpoint[1]
+    if "{reservation_id}" in template:
+        values["reservation_id"] = _reserve(app, clock, OWN_CHANNEL.get(role, Channel.STORE))
+    if "{order_id}" in template:
+        values["order_id"] = _place_order(app, clock, keys)
+    return values
+
+
+def _send(
+    client: FlaskClient,
+    endpoint: Endpoint,
+    values: dict[str, Any],
+    authorization: str | None,
+) -> Any:
+    method, template = endpoint
+    call = CALLS[endpoint]
+    headers = dict(call.headers)
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    url = template.format(**values) + call.query
+    return client.open(url, method=method, json=call.json, headers=headers)
+
+
+def _database(app: Flask, *, ignoring: str = "") -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to show that a refused request changed nothing."""
+    session = db.new_session(app)
+    with db.read(session):
+        rows = {
+            table.name: [
+                tuple(row)
+                for row in session.execute(select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in Base.metadata.sorted_tables
+            if table.name != ignoring
+        }
+    session.close()
+    return rows
+
+
+def _assert_envelope(response: Any, status: int, code: str) -> None:
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"code", "status", "message", "errors"}, body
+    assert (body["code"], body["status"]) == (code, status), body
+
+
+# --- the matrix ---------------------------------------------------------------------------
+
+
+MATRIX = [
+    pytest.param(endpoint, role, id=f"{endpoint[0]} {endpoint[1]} as {role.value}")
+    for endpoint in EXPECTED
+    for role in Role
+]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), MATRIX)
+def test_each_role_gets_its_cell_of_the_matrix(
+    app: Flask,
+    client: FlaskClient,
+    keys: Keys,
+    clock: FrozenClock,
+    endpoint: Endpoint,
+    role: Role,
+) -> None:
+    values = _open_shop(app, clock, keys, endpoint, role)
+    before = _database(app)
+
+    response = _send(client, endpoint, values, f"Bearer {keys[role]}")
+
+    after = _database(app)
+    if role in EXPECTED[endpoint]:
+        call = CALLS[endpoint]
+        assert response.status_code == call.success, response.get_data(as_text=True)
+        assert (after != before) == call.writes
+    else:
+        _assert_envelope(response, 403, "forbidden")
+        assert response.get_json()["errors"]["role"] == role.value
+        assert after == before
+
+
+# --- no key, a bad key, a revoked key -------------------------------------------------------
+
+
+def _revoked_admin_key(app: Flask, keys: Keys, clock: FrozenClock) -> str:
+    """The admin key is allowed everywhere, so only its revocation can explain a 401."""
+    key_id = _key_id(app, keys[Role.ADMIN])
+    with db.write(db.new_session(app)) as session:
+        keys_service.revoke(session, key_id, clock())
+    session.close()
+    return f"Bearer {keys[Role.ADMIN]}"
+
+
+CREDENTIALS: dict[str, Callable[[Flask, Keys, FrozenClock], str | None]] = {
+    "no header": lambda _app, _keys, _clock: None,
+    "Bearer nonsense": lambda _app, _keys, _clock: "Bearer nonsense",
+    "Basic xyz": lambda _app, _keys, _clock: "Basic xyz",
+    "empty Bearer": lambda _app, _keys, _clock: "Bearer ",
+    "unknown key": lambda _app, _keys, _clock: "Bearer " + keys_service.KEY_PREFIX + "x" * 43,
+    "valid key, Basic scheme": lambda _app, keys, _clock: f"Basic {keys[Role.ADMIN]}",
+    "revoked key": _revoked_admin_key,
+}
+
+
+@pytest.mark.parametrize("endpoint", [pytest.param(e, id=f"{e[0]} {e[1]}") for e in EXPECTED])
+def test_every_endpoint_refuses_a_caller_without_a_valid_key(
+    app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock, endpoint: Endpoint
+) -> None:
+    values = _open_shop(app, clock, keys, endpoint, Role.ADMIN)
+    before = _database(app, ignoring="api_keys")  # where the revocation itself is written
+
+    # One shop for all credentials (a fresh one each is 7x slower); the revocation runs last.
+    answers = {}
+    for name, credentials in CREDENTIALS.items():
+        response = _send(client, endpoint, values, credentials(app, keys, clock))
+        answers[name] = (response.status_code, (response.get_json() or {}).get("code"))
+
+    assert answers == dict.fromkeys(CREDENTIALS, (401, "unauthorized"))
+    assert _database(app, ignoring="api_keys") == before
+
+
+def test_a_401_tells_the_client_which_scheme_to_use(client: FlaskClient) -> None:
+    response = client.get("/api/v1/ping")
+
+    assert response.status_code == 401
+    assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
+
+
+# --- the table itself -----------------------------------------------------------------------
+
+
+def _templates_in(app: Flask) -> set[Endpoint]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.rule == "/api/v1/openapi.json":
+            continue
+        template = re.sub(r"<(?:[^:<>]+:)?([^:<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods or ():
+            if method not in {"HEAD", "OPTIONS"}:
+                found.add((method, template))
+    return found
+
+
+def test_every_api_endpoint_is_in_the_matrix(app: Flask) -> None:
+    served = _templates_in(app)
+
+    assert sorted(served - set(EXPECTED)) == [], "served but not in EXPECTED: add a row"
+    assert sorted(set(EXPECTED) - served) == [], "in EXPECTED but not served"
+    assert set(CALLS) == set(EXPECTED)
+
+
+def render_markdown_table() -> str:
+    """The matrix for people: rows are endpoints, columns are roles."""
+    roles = list(Role)
+    lines = [
+        "| Endpoint | " + " | ".join(r.value for r in roles) + " |",
+        "|---|" + "|".join(":-:" for _ in roles) + "|",
+    ]
+    for (method, template), allowed in EXPECTED.items():
+        cells = " | ".join("✓" if r in allowed else "—" for r in roles)
+        lines.append(f"| `{method} {template}` | {cells} |")
+    return "\n".join(lines)
+
+
+def test_docs_show_the_same_matrix() -> None:
+    text = (ROOT / "docs" / "roles.md").read_text(encoding="utf-8")
+
+    table = "\n".join(line for line in text.splitlines() if line.startswith("|"))
+    assert table == render_markdown_table()
