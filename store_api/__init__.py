@@ -12,6 +12,7 @@ from flask_smorest import Api
 from werkzeug.wrappers import Response
 
 from store_api import cli, config, db, errors
+from store_api.schemas import ErrorSchema
 from store_api.stock.service import StockPolicy
 
 
@@ -33,6 +34,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["comptoir_policy"] = StockPolicy.from_config(app.config)
 
     db.init_app(app)
+    Api.ERROR_SCHEMA = ErrorSchema  # document the real envelope, not flask-smorest's default
     api = Api(app)
     app.extensions["comptoir_api"] = api
     _register_blueprints(api)

@@ -11,7 +11,8 @@ import enum
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def handle_http_exception(exc: HTTPException) -> tuple[Response, int]:
                 ErrorCode.MALFORMED_JSON,
                 400,
                 "The request body is not valid JSON.",
-                {"json": errors},
+                {"json": ["Invalid JSON body."]},
             )
         fields = ", ".join(sorted(errors))
         return envelope(ErrorCode.VALIDATION_ERROR, status, f"Invalid input: {fields}.", errors)
@@ -164,7 +165,34 @@ def handle_http_exception(exc: HTTPException) -> tuple[Response, int]:
     message = data.get("message") or exc.description or exc.name
     if status == 413:
         message = "The request body is too large."
-    return envelope(code, status, str(message), data.get("errors"))
+    response, status = envelope(code, status, str(message), data.get("errors"))
+    # Keep what Werkzeug says in headers, e.g. Allow on a 405.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
+
+
+def handle_data_error(exc: DataError) -> tuple[Response, int]:
+    """A value the database refused (out of range, invalid text): the client's, not ours."""
+    log.warning("database refused a value: %s", exc.orig)
+    return envelope(
+        ErrorCode.VALIDATION_ERROR,
+        422,
+        "A value is out of range or not valid for storage.",
+        {"_request": [str(exc.orig).splitlines()[0][:200]]},
+    )
+
+
+def reject_bad_request_text() -> tuple[Response, int] | None:
+    """NUL characters in the path, query or headers: refused before they reach SQL."""
+    parts = [request.path, *request.args.keys(), *request.args.values()]
+    parts += [value for _name, value in request.headers.items()]
+    if any("\x00" in part for part in parts):
+        return envelope(
+            ErrorCode.BAD_REQUEST, 400, "NUL characters are not allowed in URLs or headers."
+        )
+    return None
 
 
 def handle_domain_error(exc: DomainError) -> tuple[Response, int, dict[str, str]]:
@@ -178,6 +206,8 @@ def handle_unexpected(exc: Exception) -> tuple[Response, int]:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(reject_bad_request_text)
+    app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

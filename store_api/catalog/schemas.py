@@ -4,7 +4,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from store_api.schemas import PageArgsSchema, PageSchema, StrictSchema, sku_field
 
@@ -22,6 +22,12 @@ def _check_attributes(value: dict[str, Any]) -> None:
 
 
 class ProductFieldsSchema(StrictSchema):
+    @post_load
+    def _no_negative_zero(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if "price" in data and data["price"] == 0:
+            data["price"] = Decimal("0.00")
+        return data
+
     name = fields.String(validate=validate.Length(min=1, max=255))
     description = fields.String(validate=validate.Length(max=5000))
     brand = fields.String(validate=validate.Length(max=120))

@@ -53,6 +53,7 @@ class Orders(MethodView):
                     reference=data.get("reference"),
                     now=context.now(),
                     policy=context.policy(),
+                    channels=caller.channels,
                 )
         except IntegrityError:
             # Another request with the same key committed first (PostgreSQL); replay it.

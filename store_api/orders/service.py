@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,7 @@ def place_order(
     reference: str | None,
     now: dt.datetime,
     policy: stock.StockPolicy,
+    channels: Collection[str] | None = None,
 ) -> tuple[Order, bool]:
     """Place an order, or return the one already placed with this key (``replayed=True``)."""
     existing = find_by_idempotency_key(session, client_key_id, idempotency_key)
@@ -100,7 +101,7 @@ def place_order(
         product_of[row.sku] = (row.product_id, row.active)
     _reject_unknown_or_inactive(session, lines, product_of)
 
-    held = _consumable_reservations(session, reservation_ids, lines, product_of, now)
+    held = _consumable_reservations(session, reservation_ids, lines, product_of, now, channels)
     allocations, shortages = _allocate(lines, by_sku, held, policy)
     if shortages:
         raise Conflict(
@@ -267,6 +268,7 @@ def _consumable_reservations(
     lines: Sequence[LineRequest],
     product_of: Mapping[str, tuple[int, bool]],
     now: dt.datetime,
+    channels: Collection[str] | None,
 ) -> dict[uuid.UUID, Reservation]:
     """Reservations the order turns into sales; each must be active and match a line."""
     if not reservation_ids:
@@ -289,6 +291,8 @@ def _consumable_reservations(
         key = f"reservation_ids.{i}"
         if res is None:
             errors[key] = [f"No reservation {rid}."]
+        elif channels is not None and res.channel not in channels:
+            errors[key] = [f"Reservation {rid} is a {res.channel} hold; this key may not use it."]
         elif res.status != ReservationStatus.ACTIVE or res.expires_at <= now:
             status = "expired" if res.status == ReservationStatus.ACTIVE else res.status
             errors[key] = [f"Reservation {rid} is {status}."]

@@ -66,7 +66,7 @@ class CountSchema(StrictSchema):
     expected_on_hand = fields.Integer(
         required=True,
         strict=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=1_000_000),
         metadata={"description": "The on_hand you read before counting; a stale value gets 409."},
     )
     reference = _REFERENCE
@@ -90,7 +90,7 @@ class MovementQueryArgsSchema(StrictSchema):
     sku = sku_field()
     location = fields.String(validate=validate.Length(max=32))
     before_id = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "Page cursor."}
+        validate=validate.Range(min=1, max=2**63 - 1), metadata={"description": "Page cursor."}
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
