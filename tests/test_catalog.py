@@ -213,6 +213,7 @@ VALID = {"sku": "LL-1", "name": "Lave-linge", "price": "499.00"}
         pytest.param({**VALID, "sku": "é"}, {"sku"}, id="sku-accent"),
         pytest.param({**VALID, "sku": "-LL"}, {"sku"}, id="sku-leading-dash"),
         pytest.param({**VALID, "sku": "X" * 65}, {"sku"}, id="sku-too-long"),
+        pytest.param({**VALID, "sku": "movements"}, {"sku"}, id="sku-shadows-a-stock-route"),
         pytest.param({**VALID, "colour_code": "BL"}, {"colour_code"}, id="unknown-field"),
         pytest.param({**VALID, "image_url": "ftp://x.example/a.jpg"}, {"image_url"}, id="ftp-url"),
         pytest.param({**VALID, "image_url": "javascript:alert(1)"}, {"image_url"}, id="js-url"),
