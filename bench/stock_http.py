@@ -105,7 +105,7 @@ def count_sql(app: Any) -> dict[str, int]:
             policy=policy,
         )
     with count_statements(engine) as release_count, db.write(session):
-        stock.release(session, held.id, actor="bench", now=now)
+        stock.release(session, held.id, actor="bench", now=now, policy=policy)
     with count_statements(engine) as order_count, db.write(session):
         orders.place_order(
             session,

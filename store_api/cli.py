@@ -210,7 +210,7 @@ def reservations_expire(every: int) -> None:
     while True:
         session = db.get_session()
         with db.write(session):
-            released = stock.expire_due(session, now=context.now())
+            released = stock.expire_due(session, now=context.now(), policy=context.policy())
         if released or not every:
             click.echo(f"{released} expired reservation(s) released.")
         if not every:

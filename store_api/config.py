@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "STORE_HOLD_UNTIL": "23:59",
     "WEB_HOLD_SECONDS": 15 * 60,
     "MAX_HOLD_SECONDS": 7 * 24 * 3600,
+    # Total available units at or below which a product is "low" (stock.low events), unless
+    # the product sets its own low_stock_threshold.
+    "LOW_STOCK_THRESHOLD": 2,
     # Seconds between sweeps of expired reservations by `flask reservations expire --every`.
     "EXPIRY_SWEEP_SECONDS": 30,
     "MAX_CONTENT_LENGTH": 1024 * 1024,

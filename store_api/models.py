@@ -1,8 +1,19 @@
 """Import every model so that ``Base.metadata`` knows all tables (Alembic, tests)."""
 
 from store_api.catalog.models import Product
+from store_api.events.models import Event, EventCounter
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.stock.models import Reservation, StockLevel, StockMovement
 
-__all__ = ["ApiKey", "Order", "OrderLine", "Product", "Reservation", "StockLevel", "StockMovement"]
+__all__ = [
+    "ApiKey",
+    "Event",
+    "EventCounter",
+    "Order",
+    "OrderLine",
+    "Product",
+    "Reservation",
+    "StockLevel",
+    "StockMovement",
+]

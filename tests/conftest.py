@@ -66,6 +66,8 @@ def _empty_all_tables(app: Flask) -> None:
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (our own table names)
+        # The migration's one counter row (PostgreSQL event sequence).
+        conn.execute(text("INSERT INTO event_counter (id, value) VALUES (1, 0)"))
 
 
 @pytest.fixture

@@ -75,6 +75,7 @@ def test_an_owner_creates_a_product_with_empty_stock(
         "price": "499.00",
         "currency": "EUR",
         "active": True,
+        "low_stock_threshold": None,
         "created_at": clock().isoformat(),
         "updated_at": clock().isoformat(),
         "stock": NO_STOCK,

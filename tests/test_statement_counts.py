@@ -50,7 +50,7 @@ def test_a_release_costs_at_most_four_statements(app: Flask, clock: FrozenClock)
             policy=policy,
         )
     with count_statements(db.engine_for(app)) as counter, db.write(session):
-        stock.release(session, held.id, actor="t", now=clock())
+        stock.release(session, held.id, actor="t", now=clock(), policy=policy)
     assert counter.count <= 4, counter.statements
 
 

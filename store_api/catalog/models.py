@@ -25,6 +25,8 @@ class Product(Base):
     image_url: Mapped[str | None] = mapped_column(String(1024))
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active: Mapped[bool] = mapped_column(default=True)
+    # stock.low fires when total availability falls to this; None: the shop's default.
+    low_stock_threshold: Mapped[int | None]
     # Lower-case, accent-free copy of the searchable fields: a seller typing
     # "refrigerateur" on a tablet finds "Réfrigérateur" on SQLite and PostgreSQL alike.
     search_text: Mapped[str] = mapped_column(Text, default="")

@@ -44,6 +44,12 @@ class ProductFieldsSchema(StrictSchema):
         keys=fields.String(validate=validate.Length(max=100)), validate=_check_attributes
     )
     active = fields.Boolean()
+    low_stock_threshold = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=0, max=100_000),
+        metadata={"description": "stock.low fires at or below this; null: the shop default."},
+    )
 
 
 class ProductCreateSchema(ProductFieldsSchema):
@@ -81,6 +87,7 @@ class ProductSchema(Schema):
     image_url = fields.String(allow_none=True)
     attributes = fields.Dict()
     active = fields.Boolean()
+    low_stock_threshold = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     stock = fields.Nested(

@@ -13,7 +13,27 @@ from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
 from store_api.errors import Conflict, ErrorCode, NotFound
+from store_api.events import service as events
+from store_api.events.service import EventType, NewEvent
 from store_api.stock.models import StockLevel
+
+
+def product_payload(product: Product) -> dict[str, Any]:
+    """A product as events carry it."""
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "brand": product.brand,
+        "category": product.category,
+        "colour": product.colour,
+        "price": str(product.price),
+        "currency": "EUR",
+        "image_url": product.image_url,
+        "attributes": product.attributes,
+        "active": product.active,
+        "low_stock_threshold": product.low_stock_threshold,
+    }
+
 
 EDITABLE_FIELDS = (
     "name",
@@ -25,6 +45,7 @@ EDITABLE_FIELDS = (
     "image_url",
     "attributes",
     "active",
+    "low_stock_threshold",
 )
 
 
@@ -67,6 +88,11 @@ def create_product(
         for loc in locations
     )
     session.flush()
+    events.emit(
+        session,
+        [NewEvent(EventType.PRODUCT_CREATED, product_payload(product), sku=sku)],
+        now=now,
+    )
     return product
 
 
@@ -74,12 +100,21 @@ def update_product(
     session: Session, sku: str, changes: Mapping[str, Any], *, now: dt.datetime
 ) -> Product:
     product = get_product(session, sku)
-    for field in EDITABLE_FIELDS:
-        if field in changes:
-            setattr(product, field, changes[field])
+    changed = [f for f in EDITABLE_FIELDS if f in changes and getattr(product, f) != changes[f]]
+    for field in changed:
+        setattr(product, field, changes[field])
+    if not changed:
+        return product
     product.search_text = _search_text(product)
     product.updated_at = now
     session.flush()
+    kind = (
+        EventType.PRODUCT_DEACTIVATED
+        if changed == ["active"] and not product.active
+        else EventType.PRODUCT_UPDATED
+    )
+    payload = {**product_payload(product), "changed": changed}
+    events.emit(session, [NewEvent(kind, payload, sku=sku)], now=now)
     return product
 
 

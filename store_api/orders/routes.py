@@ -91,6 +91,11 @@ class OrderCancel(MethodView):
         with db.write(session):
             caller = current_caller()
             order = service.cancel_order(
-                session, order_id, actor=caller.name, now=context.now(), client_key_id=_own(caller)
+                session,
+                order_id,
+                actor=caller.name,
+                now=context.now(),
+                policy=context.policy(),
+                client_key_id=_own(caller),
             )
             return service.snapshot(order)

@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
 from store_api.errors import Conflict, ErrorCode, Invalid, NotFound
+from store_api.events.service import EventType, NewEvent
 from store_api.orders.models import Order, OrderLine, OrderStatus
+from store_api.stock import journal
 from store_api.stock import service as stock
 from store_api.stock.models import Channel, Reason, Reservation, ReservationStatus, StockLevel
 
@@ -77,7 +79,9 @@ def place_order(
     skus = [line.sku for line in lines]
     _reject_duplicate_skus(skus)
     product_ids = select(Product.id).where(Product.sku.in_(skus))
-    stock.expire_due(session, now=now, product_filter=Reservation.product_id.in_(product_ids))
+    stock.expire_due(
+        session, now=now, policy=policy, product_filter=Reservation.product_id.in_(product_ids)
+    )
 
     levels = session.execute(
         select(
@@ -138,7 +142,7 @@ def place_order(
         )
         if after is None:  # locks make this unreachable; refuse rather than oversell
             raise RuntimeError(f"stock level {level_rows[level_id].id} changed under lock")
-        changes.append((after, -take, -from_reserved))
+        changes.append(journal.Change(after, -take, -from_reserved))
 
     for res in held.values():
         res.status = ReservationStatus.COMMITTED
@@ -173,8 +177,23 @@ def place_order(
     session.flush()
     # One multi-row INSERT without RETURNING (the ORM would insert lines one by one on SQLite).
     session.execute(insert(OrderLine), line_rows)
-    stock.write_ledger(
-        session, changes, reason=Reason.ORDER, actor=actor, reference=str(order_id), now=now
+    reserved_payloads = []
+    for res in held.values():
+        reserved_payloads.append(
+            NewEvent(EventType.RESERVATION_COMMITTED, stock.reservation_payload(res), sku=res.sku)
+        )
+    journal.record(
+        session,
+        changes,
+        reason=Reason.ORDER,
+        actor=actor,
+        reference=str(order_id),
+        now=now,
+        default_threshold=policy.low_stock_threshold,
+        extra_events=[
+            NewEvent(EventType.ORDER_CREATED, order.snapshot, key=f"order:{order_id}"),
+            *reserved_payloads,
+        ],
     )
     return order, False
 
@@ -372,6 +391,7 @@ def cancel_order(
     *,
     actor: str,
     now: dt.datetime,
+    policy: stock.StockPolicy,
     client_key_id: int | None = None,
 ) -> Order:
     """Put every unit back where it was taken from."""
@@ -395,11 +415,20 @@ def cancel_order(
         )
         if after is None:
             raise RuntimeError(f"stock level of product {product_id} at {location} disappeared")
-        changes.append((after, quantity, 0))
+        changes.append(journal.Change(after, quantity, 0))
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = now
-    stock.write_ledger(
-        session, changes, reason=Reason.ORDER_CANCEL, actor=actor, reference=str(order.id), now=now
-    )
     session.flush()
+    journal.record(
+        session,
+        changes,
+        reason=Reason.ORDER_CANCEL,
+        actor=actor,
+        reference=str(order.id),
+        now=now,
+        default_threshold=policy.low_stock_threshold,
+        extra_events=[
+            NewEvent(EventType.ORDER_CANCELLED, snapshot(order), key=f"order:{order.id}")
+        ],
+    )
     return order

@@ -251,6 +251,7 @@ class ReservationById(MethodView):
                 reservation_id,
                 actor=caller.name,
                 now=context.now(),
+                policy=context.policy(),
                 channels=caller.channels,
             )
 
@@ -289,5 +290,6 @@ class ReservationCommit(MethodView):
                 actor=current_caller().name,
                 reference=data.get("reference"),
                 now=context.now(),
+                policy=context.policy(),
                 channels=current_caller().channels,
             )

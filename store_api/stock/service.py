@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session
 from store_api.catalog.models import Product
 from store_api.db import UTCDateTime
 from store_api.errors import Conflict, ErrorCode, Forbidden, InsufficientStock, Invalid, NotFound
+from store_api.events.service import EventType, NewEvent
+from store_api.events.service import emit as emit_events
+from store_api.stock import journal
 from store_api.stock.models import (
     Channel,
     Reason,
@@ -47,6 +50,8 @@ class StockPolicy:
     store_hold_until: dt.time = dt.time(23, 59)
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     max_hold_seconds: int = 7 * 24 * 3600
+    # Default for products without their own low_stock_threshold (stock.low events).
+    low_stock_threshold: int = 2
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> StockPolicy:
@@ -61,6 +66,7 @@ class StockPolicy:
             store_hold_until=dt.time(hour, minute),
             timezone=ZoneInfo(config["TIMEZONE"]),
             max_hold_seconds=int(config["MAX_HOLD_SECONDS"]),
+            low_stock_threshold=int(config.get("LOW_STOCK_THRESHOLD", 2)),
         )
 
     def location_order(self, channel: str) -> tuple[str, ...]:
@@ -171,60 +177,53 @@ def movements(
     return [(movement, row_sku) for movement, row_sku in rows]
 
 
-# --- the ledger ----------------------------------------------------------------------
+# --- guarded updates -----------------------------------------------------------------
 
 
-def write_ledger(
+def guarded_update(session: Session, where: Sequence[Any], values: Mapping[str, Any]) -> Any | None:
+    """One UPDATE of a stock level whose WHERE clause is the guard; None if the guard said no."""
+    stmt = update(journal.levels).where(*where).values(**values).returning(*journal.LEVEL_RETURNING)
+    return session.connection().execute(stmt).first()
+
+
+def _record(
     session: Session,
-    changes: Iterable[tuple[Any, int, int]],
+    changes: Sequence[journal.Change],
     *,
     reason: str,
     actor: str,
     reference: str | None,
     now: dt.datetime,
+    policy: StockPolicy,
+    extra_events: Sequence[NewEvent] = (),
 ) -> None:
-    """One INSERT for all ledger rows of a change.
-
-    ``changes`` are (RETURNING row with product_id, location, on_hand, reserved; delta_on_hand;
-    delta_reserved) — the values after come from the guarded UPDATE itself.
-    """
-    rows = [
-        {
-            "product_id": row.product_id,
-            "location": row.location,
-            "delta_on_hand": d_on_hand,
-            "delta_reserved": d_reserved,
-            "on_hand_after": row.on_hand,
-            "reserved_after": row.reserved,
-            "reason": str(reason),
-            "actor": actor,
-            "reference": reference,
-            "created_at": now,
-        }
-        for row, d_on_hand, d_reserved in changes
-    ]
-    if rows:
-        session.execute(insert(StockMovement), rows)
-
-
-_RETURNING = (
-    StockLevel.id,
-    StockLevel.product_id,
-    StockLevel.location,
-    StockLevel.on_hand,
-    StockLevel.reserved,
-)
-
-
-def guarded_update(session: Session, where: Sequence[Any], values: Mapping[str, Any]) -> Any | None:
-    stmt = (
-        update(StockLevel)
-        .where(*where)
-        .values(**values)
-        .returning(*_RETURNING)
-        .execution_options(synchronize_session=False)
+    journal.record(
+        session,
+        changes,
+        reason=reason,
+        actor=actor,
+        reference=reference,
+        now=now,
+        default_threshold=policy.low_stock_threshold,
+        extra_events=extra_events,
     )
-    return session.execute(stmt).first()
+
+
+def reservation_payload(res: Any) -> dict[str, Any]:
+    """A reservation as events carry it (from an ORM object or a RETURNING row)."""
+    return {
+        "id": str(res.id),
+        "sku": res.sku,
+        "quantity": res.quantity,
+        "location": res.location,
+        "channel": res.channel,
+        "status": res.status,
+        "expires_at": res.expires_at.isoformat() if res.expires_at else None,
+        "created_by": res.created_by,
+        "note": getattr(res, "note", None),
+        "reference": getattr(res, "reference", None),
+        "order_id": str(res.order_id) if getattr(res, "order_id", None) else None,
+    }
 
 
 def _product_id_of(sku: str) -> Any:
@@ -300,8 +299,14 @@ def adjust(
                 "reserved": level.reserved,
             },
         )
-    write_ledger(
-        session, [(row, delta, 0)], reason=reason, actor=actor, reference=reference, now=now
+    _record(
+        session,
+        [journal.Change(row, delta, 0)],
+        reason=reason,
+        actor=actor,
+        reference=reference,
+        now=now,
+        policy=policy,
     )
     return LocationStock(row.location, row.on_hand, row.reserved)
 
@@ -360,8 +365,14 @@ def count(
             details,
         )
     delta = on_hand - expected_on_hand
-    write_ledger(
-        session, [(row, delta, 0)], reason=Reason.COUNT, actor=actor, reference=reference, now=now
+    _record(
+        session,
+        [journal.Change(row, delta, 0)],
+        reason=Reason.COUNT,
+        actor=actor,
+        reference=reference,
+        now=now,
+        policy=policy,
     )
     return LocationStock(row.location, row.on_hand, row.reserved)
 
@@ -371,19 +382,13 @@ def count(
 # built once with bind parameters (SQLAlchemy then reuses the compiled SQL), and run as Core
 # statements, without the ORM's unit of work.
 
-_levels = cast(Table, StockLevel.__table__)
+_levels = journal.levels
+_products = journal.products
 _holds = cast(Table, Reservation.__table__)
-_ledger_table = cast(Table, StockMovement.__table__)
-_products = cast(Table, Product.__table__)
 _NOW = bindparam("now", type_=UTCDateTime())
-_LEVEL_RETURNING = (
-    _levels.c.id,
-    _levels.c.product_id,
-    _levels.c.location,
-    _levels.c.on_hand,
-    _levels.c.reserved,
-)
-_HOLD_RETURNING = (_holds.c.id, _holds.c.product_id, _holds.c.location, _holds.c.quantity)
+_LEVEL_RETURNING = journal.LEVEL_RETURNING
+# Everything an expired or released hold's event says about it.
+_HOLD_RETURNING = tuple(_holds.c)
 
 _EXPIRE_SKU = (
     update(_holds)
@@ -419,7 +424,6 @@ _RELEASE = (
 )
 
 _INSERT_HOLD = insert(_holds)
-_INSERT_LEDGER = insert(_ledger_table)
 
 
 @functools.cache
@@ -448,29 +452,6 @@ def _take_stmt(order: tuple[str, ...]) -> Any:
     )
 
 
-def _ledger_row(
-    level: Any,
-    d_on_hand: int,
-    d_reserved: int,
-    reason: str,
-    actor: str,
-    reference: str | None,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    return {
-        "product_id": level.product_id,
-        "location": level.location,
-        "delta_on_hand": d_on_hand,
-        "delta_reserved": d_reserved,
-        "on_hand_after": level.on_hand,
-        "reserved_after": level.reserved,
-        "reason": str(reason),
-        "actor": actor,
-        "reference": reference,
-        "created_at": now,
-    }
-
-
 # --- reservations --------------------------------------------------------------------
 
 
@@ -481,10 +462,11 @@ def _release_rows(
     reason: str,
     actor: str,
     now: dt.datetime,
+    policy: StockPolicy,
 ) -> None:
     """Give back the reserved units of reservations that just left the active state."""
     conn = session.connection()
-    ledger = []
+    changes = []
     for res in rows:
         level = conn.execute(
             _GIVE_BACK,
@@ -497,11 +479,25 @@ def _release_rows(
         ).first()
         if level is None:  # the CHECK constraints make this unreachable unless data drifted
             raise RuntimeError(f"reserved counter drift for reservation {res.id}")
-        ledger.append(_ledger_row(level, 0, -res.quantity, reason, actor, str(res.id), now))
-    conn.execute(_INSERT_LEDGER, ledger)
+        changes.append(journal.Change(level, 0, -res.quantity, reference=str(res.id)))
+    kind = (
+        EventType.RESERVATION_EXPIRED if reason == Reason.EXPIRY else EventType.RESERVATION_RELEASED
+    )
+    _record(
+        session,
+        changes,
+        reason=reason,
+        actor=actor,
+        reference=None,
+        now=now,
+        policy=policy,
+        extra_events=[NewEvent(kind, reservation_payload(r), sku=r.sku) for r in rows],
+    )
 
 
-def expire_due(session: Session, *, now: dt.datetime, product_filter: Any = None) -> int:
+def expire_due(
+    session: Session, *, now: dt.datetime, policy: StockPolicy, product_filter: Any = None
+) -> int:
     """Release every active reservation past its expiry (optionally of some products only).
 
     One UPDATE flips the status and returns the rows it flipped, so two sweepers (or a
@@ -522,15 +518,29 @@ def expire_due(session: Session, *, now: dt.datetime, product_filter: Any = None
         .all()
     )
     if expired:
-        _release_rows(session, expired, reason=Reason.EXPIRY, actor=SYSTEM_EXPIRY_ACTOR, now=now)
+        _release_rows(
+            session,
+            expired,
+            reason=Reason.EXPIRY,
+            actor=SYSTEM_EXPIRY_ACTOR,
+            now=now,
+            policy=policy,
+        )
     return len(expired)
 
 
-def expire_due_for_sku(session: Session, *, sku: str, now: dt.datetime) -> int:
-    """The lazy expiry run before each reservation of a product: one statement if none is due."""
+def expire_due_for_sku(session: Session, *, sku: str, now: dt.datetime, policy: StockPolicy) -> int:
+    """Release the expired holds of one product (the lazy expiry)."""
     expired = session.connection().execute(_EXPIRE_SKU, {"p_sku": sku, "now": now}).all()
     if expired:
-        _release_rows(session, expired, reason=Reason.EXPIRY, actor=SYSTEM_EXPIRY_ACTOR, now=now)
+        _release_rows(
+            session,
+            expired,
+            reason=Reason.EXPIRY,
+            actor=SYSTEM_EXPIRY_ACTOR,
+            now=now,
+            policy=policy,
+        )
     return len(expired)
 
 
@@ -547,21 +557,27 @@ def reserve(
     now: dt.datetime,
     policy: StockPolicy,
 ) -> Reservation:
-    """Hold ``quantity`` units at one location: four statements when stock is there."""
+    """Hold ``quantity`` units at one location: four statements when stock is there.
+
+    Expired holds of the product are released lazily when they stand in the way: if the
+    first attempt finds too few units, they are released and the reservation is retried.
+    The sweeper releases the others within ``EXPIRY_SWEEP_SECONDS``.
+    """
     policy.check_location(location)
     expires_at = policy.expiry(channel, now, ttl_seconds)
-    expire_due_for_sku(session, sku=sku, now=now)
     order = (location,) if location else policy.location_order(channel)
     conn = session.connection()
-    for _attempt in range(_RESERVE_ATTEMPTS):
-        level = conn.execute(
-            _take_stmt(order), {"p_sku": sku, "p_quantity": quantity, "now": now}
-        ).first()
-        if level is not None:
-            break
-        _raise_if_unreservable(session, sku=sku, quantity=quantity, order=order, policy=policy)
-    else:
-        raise InsufficientStock(sku, quantity, 0, reason="contention")
+    params = {"p_sku": sku, "p_quantity": quantity, "now": now}
+    level = conn.execute(_take_stmt(order), params).first()
+    if level is None:
+        expire_due_for_sku(session, sku=sku, now=now, policy=policy)
+        for _attempt in range(_RESERVE_ATTEMPTS):
+            level = conn.execute(_take_stmt(order), params).first()
+            if level is not None:
+                break
+            _raise_if_unreservable(session, sku=sku, quantity=quantity, order=order, policy=policy)
+        else:
+            raise InsufficientStock(sku, quantity, 0, reason="contention")
     values = {
         "id": uuid.uuid4(),
         "product_id": level.product_id,
@@ -580,11 +596,20 @@ def reserve(
         "order_id": None,
     }
     conn.execute(_INSERT_HOLD, values)
-    conn.execute(
-        _INSERT_LEDGER,
-        _ledger_row(level, 0, quantity, Reason.RESERVATION, actor, str(values["id"]), now),
+    reservation = Reservation(**values)
+    _record(
+        session,
+        [journal.Change(level, 0, quantity)],
+        reason=Reason.RESERVATION,
+        actor=actor,
+        reference=str(values["id"]),
+        now=now,
+        policy=policy,
+        extra_events=[
+            NewEvent(EventType.RESERVATION_CREATED, reservation_payload(reservation), sku=sku)
+        ],
     )
-    return Reservation(**values)
+    return reservation
 
 
 def _raise_if_unreservable(
@@ -695,6 +720,17 @@ def extend(
     reservation.expires_at = policy.expiry(reservation.channel, now, ttl_seconds)
     reservation.updated_at = now
     session.flush()
+    emit_events(
+        session,
+        [
+            NewEvent(
+                EventType.RESERVATION_EXTENDED,
+                reservation_payload(reservation),
+                sku=reservation.sku,
+            )
+        ],
+        now=now,
+    )
     return reservation
 
 
@@ -705,6 +741,7 @@ def commit_reservation(
     actor: str,
     reference: str | None,
     now: dt.datetime,
+    policy: StockPolicy,
     order_id: uuid.UUID | None = None,
     channels: Collection[str] | None = None,
 ) -> Reservation:
@@ -730,15 +767,23 @@ def commit_reservation(
     reservation.updated_at = now
     reservation.reference = reference
     reservation.order_id = order_id
-    write_ledger(
+    session.flush()
+    _record(
         session,
-        [(level, -q, -q)],
+        [journal.Change(level, -q, -q)],
         reason=Reason.SALE,
         actor=actor,
         reference=reference or str(reservation.id),
         now=now,
+        policy=policy,
+        extra_events=[
+            NewEvent(
+                EventType.RESERVATION_COMMITTED,
+                reservation_payload(reservation),
+                sku=reservation.sku,
+            )
+        ],
     )
-    session.flush()
     return reservation
 
 
@@ -748,6 +793,7 @@ def release(
     *,
     actor: str,
     now: dt.datetime,
+    policy: StockPolicy,
     channels: Collection[str] | None = None,
 ) -> Reservation:
     """The customer changed their mind: the units are available again at once.
@@ -771,7 +817,7 @@ def release(
         check_channel(reservation, channels)
         _require_active(reservation, now, "released")
         raise RuntimeError("unreachable: an active reservation was not released")
-    _release_rows(session, [row], reason=Reason.RELEASE, actor=actor, now=now)
+    _release_rows(session, [row], reason=Reason.RELEASE, actor=actor, now=now, policy=policy)
     return Reservation(**row._mapping)
 
 

@@ -1,0 +1,1 @@
+"""The transactional outbox: every change writes its events in the same transaction."""
