@@ -50,10 +50,13 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(api: Api) -> None:
     from store_api.catalog.routes import blp as catalog_blp
+    from store_api.events.routes import blp as events_blp
+    from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
     from store_api.system.routes import blp as system_blp
+    from store_api.webhooks.routes import blp as webhooks_blp
 
-    for blueprint in (system_blp, catalog_blp, stock_blp, reservations_blp, orders_blp):
+    for blueprint in (system_blp, catalog_blp, stock_blp, reservations_blp, orders_blp, events_blp):
         api.register_blueprint(blueprint)

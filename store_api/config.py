@@ -33,6 +33,23 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between sweeps of expired reservations by `flask reservations expire --every`.
     "EXPIRY_SWEEP_SECONDS": 30,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Webhook delivery (flask webhooks deliver).
+    "WEBHOOK_RETRY_BASE_SECONDS": 5.0,
+    "WEBHOOK_RETRY_MAX_SECONDS": 3600.0,
+    "WEBHOOK_TIMEOUT_SECONDS": 10.0,
+    # A subscription failing without a single success for this long is disabled.
+    "WEBHOOK_DISABLE_AFTER_SECONDS": 3 * 24 * 3600,
+    # A claimed delivery is another worker's again after this (the first one died).
+    "WEBHOOK_LEASE_SECONDS": 60,
+    "WEBHOOK_CONCURRENCY": 8,
+    "WEBHOOK_POLL_SECONDS": 0.5,
+    # Server-Sent Events (/api/v1/events/stream).
+    "STREAM_POLL_SECONDS": 0.2,
+    "STREAM_HEARTBEAT_SECONDS": 15.0,
+    # A stream ends after this long; the client reconnects with Last-Event-ID, losing nothing.
+    "STREAM_MAX_SECONDS": 300.0,
+    # Open streams per gunicorn worker; beyond it, 503 with Retry-After (keeps threads for the API).
+    "STREAM_MAX_PER_WORKER": 8,
     "API_TITLE": "Comptoir API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
@@ -54,6 +71,8 @@ def _coerce(key: str, raw: str, default: Any) -> Any:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
         return int(raw)
+    if isinstance(default, float):
+        return float(raw)
     if isinstance(default, (list, dict)):
         return json.loads(raw)
     return raw

@@ -1,0 +1,35 @@
+"""The pull feed: /api/v1/events, for reconciliation after downtime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from store_api import db
+from store_api.auth import ALL_ROLES, require
+from store_api.blueprint import Blueprint
+from store_api.events import service
+from store_api.events.schemas import EventPageSchema, EventQueryArgsSchema
+
+blp = Blueprint("events", __name__, url_prefix="/api/v1", description="The event feed.")
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @require(*ALL_ROLES)
+    @blp.arguments(EventQueryArgsSchema, location="query")
+    @blp.response(200, EventPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Events after a cursor, in seq order: no gaps, no duplicates, safe to re-read."""
+        session = db.get_session()
+        with db.read(session):
+            page = service.read(
+                session,
+                after=args["after"],
+                limit=args["limit"],
+                types=args["type"],
+                skus=args["sku"],
+            )
+            newest = service.last_seq(session)
+        return {"events": page.events, "next_after": page.next_after, "last_seq": newest}
