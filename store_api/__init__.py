@@ -58,5 +58,14 @@ def _register_blueprints(api: Api) -> None:
     from store_api.system.routes import blp as system_blp
     from store_api.webhooks.routes import blp as webhooks_blp
 
-    for blueprint in (system_blp, catalog_blp, stock_blp, reservations_blp, orders_blp, events_blp):
+    for blueprint in (
+        system_blp,
+        catalog_blp,
+        stock_blp,
+        reservations_blp,
+        orders_blp,
+        events_blp,
+        stream_blp,
+        webhooks_blp,
+    ):
         api.register_blueprint(blueprint)
