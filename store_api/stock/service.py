@@ -508,30 +508,21 @@ def expire_due(
     )
     if product_filter is not None:
         stmt = stmt.where(product_filter)
-    expired = (
-        session.connection()
-        .execute(
-            stmt.values(
-                status=ReservationStatus.EXPIRED.value, closed_at=now, updated_at=now
-            ).returning(*_HOLD_RETURNING)
-        )
-        .all()
-    )
-    if expired:
-        _release_rows(
-            session,
-            expired,
-            reason=Reason.EXPIRY,
-            actor=SYSTEM_EXPIRY_ACTOR,
-            now=now,
-            policy=policy,
-        )
-    return len(expired)
+    flip = stmt.values(
+        status=ReservationStatus.EXPIRED.value, closed_at=now, updated_at=now
+    ).returning(*_HOLD_RETURNING)
+    return _release_expired(session, session.connection().execute(flip).all(), now, policy)
 
 
 def expire_due_for_sku(session: Session, *, sku: str, now: dt.datetime, policy: StockPolicy) -> int:
     """Release the expired holds of one product (the lazy expiry)."""
     expired = session.connection().execute(_EXPIRE_SKU, {"p_sku": sku, "now": now}).all()
+    return _release_expired(session, expired, now, policy)
+
+
+def _release_expired(
+    session: Session, expired: Sequence[Any], now: dt.datetime, policy: StockPolicy
+) -> int:
     if expired:
         _release_rows(
             session,
