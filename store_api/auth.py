@@ -28,10 +28,18 @@ class Caller:
     role: Role
 
     @property
+    def own_channel(self) -> str | None:
+        """Sellers hold for the store, the webshop for the web; owner and admin choose."""
+        return _OWN_CHANNEL.get(self.role)
+
+    @property
     def channels(self) -> frozenset[str] | None:
-        """Reservations this caller may change: sellers the store's, the webshop the web's."""
-        own = {Role.SELLER: "store", Role.WEBSHOP: "web"}.get(self.role)
+        """Reservations this caller may change (None: all)."""
+        own = self.own_channel
         return None if own is None else frozenset({own})
+
+
+_OWN_CHANNEL = {Role.SELLER: "store", Role.WEBSHOP: "web"}
 
 
 def current_caller() -> Caller:

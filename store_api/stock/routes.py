@@ -165,7 +165,7 @@ class Movements(MethodView):
 
 def _channel_for(caller: Caller, requested: str | None) -> str:
     """Sellers hold for the store, the webshop for the web; owner and admin choose."""
-    own = {Role.SELLER: Channel.STORE, Role.WEBSHOP: Channel.WEB}.get(caller.role)
+    own = caller.own_channel
     if own is None:
         return requested or Channel.STORE
     if requested is not None and requested != own:
@@ -206,9 +206,7 @@ class Reservations(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List reservations, newest first (sellers and the webshop see their channel)."""
         caller = current_caller()
-        channel = {Role.SELLER: Channel.STORE, Role.WEBSHOP: Channel.WEB}.get(
-            caller.role, args.get("channel")
-        )
+        channel = caller.own_channel or args.get("channel")
         session = db.get_session()
         with db.read(session):
             items, total = service.list_reservations(
