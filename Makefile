@@ -61,6 +61,7 @@ format: $(STAMP) ## Format the code with ruff
 bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements, SQLite and PostgreSQL
 	scripts/ensure-system-packages.sh postgresql
 	$(BIN)/python -m bench.stock_http
+	$(BIN)/python -m bench.events_latency
 	$(BIN)/python -m bench.outbox
 
 .PHONY: openapi

@@ -2,15 +2,44 @@
 
 gthread workers: each worker serves several requests at once with threads, so a slow client
 does not hold a whole process; the stock rules are enforced by the database, not by workers.
+
+Live event streams (/api/v1/events/stream) hold a thread each for as long as they are open.
+A worker accepts at most COMPTOIR_STREAM_MAX_PER_WORKER of them (503 + Retry-After beyond),
+and gets that many threads plus API_THREADS more by default, so tablets following the stream
+can never take the threads the API needs (8 streams + 8 = 16 threads per worker). A gthread
+worker's liveness does not depend on its requests finishing, so long streams do not trip
+``timeout``. A graceful restart waits up to ``graceful_timeout`` and then cuts the remaining
+streams; their clients reconnect with Last-Event-ID and lose nothing.
 """
 
 import os
+from typing import Any
+
+from store_api.config import DEFAULTS
+
+# Threads always left for ordinary API requests, whatever the streams do.
+API_THREADS = 8
+
+stream_max = int(
+    os.environ.get("COMPTOIR_STREAM_MAX_PER_WORKER") or DEFAULTS["STREAM_MAX_PER_WORKER"]
+)
 
 bind = os.environ.get("COMPTOIR_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("COMPTOIR_WORKERS", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("COMPTOIR_THREADS", "4"))
+threads = int(os.environ.get("COMPTOIR_THREADS") or stream_max + API_THREADS)
 timeout = 60
 graceful_timeout = 10
 keepalive = 5
 accesslog = os.environ.get("COMPTOIR_ACCESS_LOG", "-")
+
+
+def on_starting(server: Any) -> None:
+    """Say so at start-up when an override lets streams take every thread."""
+    if server.cfg.threads <= stream_max:
+        server.log.warning(
+            "threads=%s <= COMPTOIR_STREAM_MAX_PER_WORKER=%s: open event streams can take "
+            "every thread of a worker and starve the API",
+            server.cfg.threads,
+            stream_max,
+        )

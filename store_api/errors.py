@@ -46,6 +46,8 @@ class ErrorCode(enum.StrEnum):
     ORDER_NOT_FOUND = "order_not_found"
     ORDER_NOT_CANCELLABLE = "order_not_cancellable"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    # event stream
+    TOO_MANY_STREAMS = "too_many_streams"
 
 
 class DomainError(Exception):
@@ -98,6 +100,15 @@ class Invalid(DomainError):
     def __init__(self, code: ErrorCode, message: str, errors: dict[str, Any] | None = None):
         super().__init__(message, errors)
         self.code = code
+
+
+class TooManyStreams(DomainError):
+    """Every stream slot of this worker is taken: come back later (or on another worker)."""
+
+    status = 503
+    code = ErrorCode.TOO_MANY_STREAMS
+    retry_after_seconds = 5
+    headers = {"Retry-After": str(retry_after_seconds)}
 
 
 class InsufficientStock(Conflict):

@@ -275,9 +275,16 @@ class LiveServer:
         )
 
 
-def start_gunicorn(database_url: str, log: Path, workers: int = 2, threads: int = 4) -> LiveServer:
+def start_gunicorn(
+    database_url: str,
+    log: Path,
+    workers: int = 2,
+    threads: int = 4,
+    env: dict[str, str] | None = None,
+) -> LiveServer:
+    """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...)."""
     port = free_port()
-    env = {**os.environ, "COMPTOIR_DATABASE_URL": database_url}
+    env = {**os.environ, "COMPTOIR_DATABASE_URL": database_url, **(env or {})}
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [

@@ -70,6 +70,7 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("POST", "/api/v1/orders/{order_id}/cancel"): ORDERERS,
     # Every client may follow the changes it can read (tablets, webshop, shelf devices).
     ("GET", "/api/v1/events"): ANYONE,
+    ("GET", "/api/v1/events/stream"): ANYONE,
 }
 
 SKU = "LL-8KG"
@@ -124,6 +125,7 @@ CALLS: dict[Endpoint, Call] = {
     ("GET", "/api/v1/orders/{order_id}"): Call(200, writes=False),
     ("POST", "/api/v1/orders/{order_id}/cancel"): Call(200, writes=True),
     ("GET", "/api/v1/events"): Call(200, writes=False, query="?after=0&type=stock.*"),
+    ("GET", "/api/v1/events/stream"): Call(200, writes=False, query="?after=0"),
 }
 
 # A seller acts on store reservations, the webshop on web ones; the others may act on both.

@@ -39,3 +39,28 @@ class EventPageSchema(Schema):
         metadata={"description": "Pass as ?after= to continue; equals `after` when up to date."}
     )
     last_seq = fields.Integer(metadata={"description": "The newest event's seq right now."})
+
+
+class EventStreamQueryArgsSchema(QueryArgsSchema):
+    after = fields.Integer(
+        validate=validate.Range(min=0, max=2**63 - 1),
+        metadata={
+            "description": "Start after this seq (0: from the start). Default: only new events. "
+            "A Last-Event-ID header wins: it is what a reconnecting client last saw."
+        },
+    )
+    type = fields.List(
+        fields.String(validate=validate.OneOf(TYPE_FILTERS)),
+        load_default=list,
+        metadata={"description": "Repeat to filter by several types; 'stock.*' for a family."},
+    )
+    sku = fields.List(sku_field(), load_default=list, validate=validate.Length(max=100))
+
+
+class EventStreamHeadersSchema(Schema):
+    # Headers carry much else (Authorization, User-Agent...): only this one is read.
+    last_event_id = fields.Integer(
+        data_key="Last-Event-ID",
+        validate=validate.Range(min=0, max=2**63 - 1),
+        metadata={"description": "The last seq the client received; sent by EventSource."},
+    )
