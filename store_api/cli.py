@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ from store_api.catalog import service as catalog
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.stock import service as stock
+from store_api.webhooks.cli import webhooks_cli
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEMO_CATALOG = Path(__file__).resolve().parents[1] / "seeds" / "demo_catalog.csv"
@@ -243,11 +245,20 @@ def openapi_write(output: Path) -> None:
     import json
 
     api = current_app.extensions["comptoir_api"]
-    output.write_text(json.dumps(api.spec.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    document = json.dumps(api.spec.to_dict(), indent=2, ensure_ascii=False, default=_number)
+    output.write_text(document + "\n")
     click.echo(f"OpenAPI document written to {output}")
+
+
+def _number(value: object) -> float:
+    """Schema bounds such as a price's maximum are Decimals; JSON wants numbers."""
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def init_app(app: Flask) -> None:
     for group in (db_cli, keys_cli, catalog_cli, reservations_cli, stock_cli, openapi_cli):
         app.cli.add_command(group)
     app.cli.add_command(seed)
+    app.cli.add_command(webhooks_cli)

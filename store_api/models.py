@@ -5,6 +5,7 @@ from store_api.events.models import Event, EventCounter
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.stock.models import Reservation, StockLevel, StockMovement
+from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiKey",
@@ -16,4 +17,7 @@ __all__ = [
     "Reservation",
     "StockLevel",
     "StockMovement",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

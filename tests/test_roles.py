@@ -27,6 +27,8 @@ from store_api.keys.models import Role
 from store_api.orders import service as orders
 from store_api.stock import service as stock
 from store_api.stock.models import Channel
+from store_api.webhooks import service as webhooks
+from store_api.webhooks.models import WebhookDelivery
 from tests.conftest import Keys
 from tests.fixtures.clock import FrozenClock
 from tests.fixtures.shop import add_product
@@ -71,6 +73,15 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     # Every client may follow the changes it can read (tablets, webshop, shelf devices).
     ("GET", "/api/v1/events"): ANYONE,
     ("GET", "/api/v1/events/stream"): ANYONE,
+    # Webhooks carry the shop's data to other systems: the owner decides where.
+    ("GET", "/api/v1/webhooks"): OWNER,
+    ("POST", "/api/v1/webhooks"): OWNER,
+    ("GET", "/api/v1/webhooks/{webhook_id}"): OWNER,
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): OWNER,
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): OWNER,
+    ("POST", "/api/v1/webhooks/{webhook_id}/enable"): OWNER,
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): OWNER,
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): OWNER,
 }
 
 SKU = "LL-8KG"
@@ -126,6 +137,16 @@ CALLS: dict[Endpoint, Call] = {
     ("POST", "/api/v1/orders/{order_id}/cancel"): Call(200, writes=True),
     ("GET", "/api/v1/events"): Call(200, writes=False, query="?after=0&type=stock.*"),
     ("GET", "/api/v1/events/stream"): Call(200, writes=False, query="?after=0"),
+    ("GET", "/api/v1/webhooks"): Call(200, writes=False),
+    ("POST", "/api/v1/webhooks"): Call(201, writes=True, json={"url": "https://erp.example/h"}),
+    ("GET", "/api/v1/webhooks/{webhook_id}"): Call(200, writes=False),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): Call(200, writes=True, json={"description": "x"}),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): Call(204, writes=True),
+    ("POST", "/api/v1/webhooks/{webhook_id}/enable"): Call(200, writes=True),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): Call(200, writes=False),
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): Call(
+        202, writes=True
+    ),
 }
 
 # A seller acts on store reservations, the webshop on web ones; the others may act on both.
@@ -194,7 +215,34 @@ def _open_shop(
         values["reservation_id"] = _reserve(app, clock, OWN_CHANNEL.get(role, Channel.STORE))
     if "{order_id}" in template:
         values["order_id"] = _place_order(app, clock, keys)
+    if "{webhook_id}" in template:
+        values["webhook_id"], values["delivery_id"] = _subscribe(app, clock)
     return values
+
+
+def _subscribe(app: Flask, clock: FrozenClock) -> tuple[int, int]:
+    """A subscription with one delivery (of a stock change made after subscribing)."""
+    session = db.new_session(app)
+    with db.write(session):
+        subscription = webhooks.create_subscription(
+            session, url="https://erp.example/hooks", now=clock()
+        )
+    session.close()
+    _reserve(app, clock, Channel.STORE)
+    session = db.new_session(app)
+    with db.write(session):
+        webhooks.fan_out(session, clock())
+    with db.write(session):
+        delivery = session.scalars(select(WebhookDelivery)).first()
+        assert delivery is not None
+        # Disabled, with a failed delivery: enabling and redelivering really change something.
+        delivery.status = "failed"
+        found = session.get(type(subscription), subscription.id)
+        assert found is not None
+        found.active, found.disabled_at, found.disabled_reason = False, clock(), "test"
+        ids = subscription.id, delivery.id
+    session.close()
+    return ids
 
 
 def _send(
