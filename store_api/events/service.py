@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text
+from sqlalchemy import Table, TextClause, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from store_api.events.models import Event
@@ -46,9 +47,11 @@ _events = cast(Table, Event.__table__)
 
 # PostgreSQL: take the next seqs from the counter row and insert, in one statement. The row
 # lock taken by the UPDATE is held until commit: seqs become visible strictly in order.
-_PG_INSERT = text(
-    """
-    WITH c AS (
+# ``companions`` are more data-modifying CTEs run by the same statement (the stock ledger),
+# which saves a round trip per change.
+_PG_INSERT = """
+    WITH {companions}
+    c AS (
         UPDATE event_counter SET value = value + :n WHERE id = 1 RETURNING value - :n AS base
     )
     INSERT INTO events (seq, id, type, sku, key, occurred_at, payload)
@@ -56,12 +59,27 @@ _PG_INSERT = text(
     FROM c, jsonb_to_recordset(CAST(:rows AS jsonb)) AS e(
         ord bigint, id uuid, type text, sku text, key text, occurred_at timestamptz, payload json
     )
+"""
+
+
+@functools.cache
+def _pg_statement(companions: str) -> TextClause:
+    return text(_PG_INSERT.format(companions=companions))
+
+
+def emit(
+    session: Session,
+    events: Sequence[NewEvent],
+    *,
+    now: dt.datetime,
+    pg_companions: str = "",
+    pg_params: Mapping[str, Any] | None = None,
+) -> None:
+    """Append events to the outbox, in the caller's transaction: one statement.
+
+    On PostgreSQL ``pg_companions`` ("name AS (INSERT …)," CTEs with ``pg_params``) run in the
+    same statement; other databases ignore them, so callers run those inserts themselves.
     """
-)
-
-
-def emit(session: Session, events: Sequence[NewEvent], *, now: dt.datetime) -> None:
-    """Append events to the outbox, in the caller's transaction: one statement."""
     if not events:
         return
     conn = session.connection()
@@ -81,10 +99,8 @@ def emit(session: Session, events: Sequence[NewEvent], *, now: dt.datetime) -> N
             {**row, "ord": i + 1, "id": str(row["id"]), "occurred_at": now.isoformat()}
             for i, row in enumerate(rows)
         ]
-        conn.execute(
-            _PG_INSERT.bindparams(bindparam("rows", json.dumps(packed, default=str))),
-            {"n": len(rows)},
-        )
+        params = {"n": len(rows), "rows": json.dumps(packed, default=str), **(pg_params or {})}
+        conn.execute(_pg_statement(pg_companions), params)
     else:
         # SQLite: writers are serialised, the rowid is max(seq) + 1 in insertion order.
         conn.execute(insert(_events), rows)
