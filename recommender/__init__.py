@@ -1,4 +1,6 @@
-"""Recommendation models (scikit-learn estimators) — not built yet; see the recommendations issue.
+"""Recommendation models for the shop: a library (arrays in, fitted model out).
 
-This package will stay a library: arrays in, fitted model out, no Flask and no database.
+No Flask and no database here: ``store_api`` builds :class:`TrainingData` from the shop's
+orders, committed reservations and clickstream, fits a :class:`ShopModel`, saves it with
+joblib, and serves it.
 """
