@@ -53,6 +53,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.events.routes import blp as events_blp
     from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
+    from store_api.recommendations.routes import blp as recommendations_blp
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
     from store_api.system.routes import blp as system_blp
@@ -67,5 +68,6 @@ def _register_blueprints(api: Api) -> None:
         events_blp,
         stream_blp,
         webhooks_blp,
+        recommendations_blp,
     ):
         api.register_blueprint(blueprint)

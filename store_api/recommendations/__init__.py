@@ -1,0 +1,1 @@
+"""Serving the recommender: suggestions for sellers and the webshop, in stock only."""
