@@ -8,7 +8,6 @@ import math
 import random
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -409,7 +408,8 @@ def test_train_cli_rejects_a_file_without_the_columns(tmp_path: Path) -> None:
     assert not (tmp_path / "shop.joblib").exists()
 
 
-def test_demo_sized_shop_fits_in_seconds_and_answers_in_microseconds() -> None:
+def test_a_demo_sized_shop_fits_and_answers_for_every_item() -> None:
+    """Speed is measured by bench/recommendations.py, never asserted here."""
     rng = random.Random(7)
     skus = [f"P{i:03d}" for i in range(200)]
     catalogue = {
@@ -426,13 +426,12 @@ def test_demo_sized_shop_fits_in_seconds_and_answers_in_microseconds() -> None:
         items=catalogue,
     )
 
-    started = time.perf_counter()
     model = ShopModel(ComplementRecommender(half_life_days=90)).fit(data)
-    assert time.perf_counter() - started < 5.0
 
-    started = time.perf_counter()
-    for n in range(300):
-        model.complements([skus[n % 200], skus[(n * 7) % 200]])
-        model.alternatives(skus[n % 200])
-        model.next_items(visits[n][:3])
-    assert (time.perf_counter() - started) / 900 < 1e-3
+    for n in range(200):
+        context = [skus[n], skus[(n * 7) % 200]]
+        complements = model.complements(context, k=5)
+        assert len(complements) == 5
+        assert not {s.item for s in complements} & set(context)
+        assert all(s.item != skus[n] for s in model.alternatives(skus[n], k=5))
+        assert model.next_items(visits[n][:3], k=5)
