@@ -1,0 +1,466 @@
+"""Run the offline comparisons: UCI Online Retail (hide one item per basket) and YooChoose
+(next click after every prefix), our models against baselines and session-rec's lists."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from recommender.base import ItemInfo, Suggestion, TrainingData
+from recommender.evaluation import metrics
+from recommender.evaluation.baselines import (
+    CooccurrenceCount,
+    ItemKNNCosine,
+    Popularity,
+    all_baselines,
+)
+from recommender.evaluation.bootstrap import DifferenceCI, paired_bootstrap
+from recommender.evaluation.datasets import (
+    SESSIONREC_LISTS,
+    UCI_FILE,
+    YOOCHOOSE_TEST,
+    YOOCHOOSE_TRAIN,
+    read_online_retail,
+    read_sessionrec_lists,
+    read_sessions,
+)
+from recommender.evaluation.splits import (
+    NextItemCase,
+    hide_one_item,
+    next_item_cases,
+    split_by_time,
+)
+
+K = 20
+K_SMALL = 10
+
+#: HR@20 / MRR@20 of session-rec's saved lists, as printed in the data set's README.
+SESSIONREC_PRINTED = {
+    "ar": (0.5917, 0.3160),
+    "sr": (0.5607, 0.3275),
+    "vsknn": (0.6098, 0.3342),
+    "gru4rec": (0.5711, 0.3289),
+}
+PRINTED_DECIMALS = 4
+
+
+class Recommends(Protocol):
+    """Anything that ranks items for a context: baselines return ids, our models Suggestions."""
+
+    def recommend(self, context: Sequence[str], k: int) -> Sequence[str] | Sequence[Suggestion]:
+        """Top ``k`` items for the context, best first."""
+        ...
+
+
+def item_ids(ranked: Sequence[str] | Sequence[Suggestion]) -> list[str]:
+    """Item ids of a ranked list, whether it holds ids or :class:`Suggestion` objects."""
+    return [entry.item if isinstance(entry, Suggestion) else entry for entry in ranked]
+
+
+@dataclass
+class ModelScores:
+    """Per-case metrics of one model on one set of cases, plus list-level metrics."""
+
+    name: str
+    hr10: np.ndarray
+    hr20: np.ndarray
+    mrr20: np.ndarray
+    ndcg20: np.ndarray
+    coverage: float
+    substitute_share: float | None
+    seconds: float
+    note: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """Means over the cases, ready for the table and the JSON file."""
+        return {
+            "model": self.name,
+            "HR@10": float(self.hr10.mean()) if self.hr10.size else 0.0,
+            "HR@20": float(self.hr20.mean()) if self.hr20.size else 0.0,
+            "MRR@20": float(self.mrr20.mean()) if self.mrr20.size else 0.0,
+            "NDCG@20": float(self.ndcg20.mean()) if self.ndcg20.size else 0.0,
+            "coverage@20": self.coverage,
+            "substitutes@10": self.substitute_share,
+            "cases": int(self.hr20.size),
+            "seconds": round(self.seconds, 1),
+            "note": self.note,
+        }
+
+
+def score_lists(
+    name: str,
+    contexts: Sequence[Sequence[str]],
+    targets: Sequence[str],
+    lists: Sequence[Sequence[str]],
+    catalogue_size: int,
+    items: Mapping[str, ItemInfo] | None = None,
+    seconds: float = 0.0,
+    note: str = "",
+) -> ModelScores:
+    """Metrics of already computed ranked lists (ours, a baseline's or session-rec's)."""
+    share = None
+    if items:
+        share = metrics.substitute_share(zip(contexts, lists, strict=True), items, K_SMALL)
+    return ModelScores(
+        name=name,
+        hr10=np.array(
+            [metrics.hit_rate(r, t, K_SMALL) for r, t in zip(lists, targets, strict=True)]
+        ),
+        hr20=np.array([metrics.hit_rate(r, t, K) for r, t in zip(lists, targets, strict=True)]),
+        mrr20=np.array(
+            [metrics.reciprocal_rank(r, t, K) for r, t in zip(lists, targets, strict=True)]
+        ),
+        ndcg20=np.array([metrics.ndcg(r, t, K) for r, t in zip(lists, targets, strict=True)]),
+        coverage=metrics.coverage(lists, catalogue_size, K),
+        substitute_share=share,
+        seconds=seconds,
+        note=note,
+    )
+
+
+def evaluate_model(
+    name: str,
+    model: Recommends,
+    contexts: Sequence[Sequence[str]],
+    targets: Sequence[str],
+    catalogue_size: int,
+    items: Mapping[str, ItemInfo] | None = None,
+) -> ModelScores:
+    """Ask a fitted model for its top 20 on every context and score the lists."""
+    started = time.perf_counter()
+    lists = [item_ids(model.recommend(list(context), K)) for context in contexts]
+    elapsed = time.perf_counter() - started
+    return score_lists(name, contexts, targets, lists, catalogue_size, items, elapsed)
+
+
+@dataclass
+class Comparison:
+    """Ours minus the best baseline on one metric, with its paired bootstrap CI."""
+
+    metric: str
+    ours: str
+    baseline: str
+    ci: DifferenceCI
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "metric": self.metric,
+            "ours": self.ours,
+            "baseline": self.baseline,
+            "difference": self.ci.difference,
+            "low": self.ci.low,
+            "high": self.ci.high,
+            "confidence": self.ci.confidence,
+            "significant": self.ci.significant,
+        }
+
+
+def compare_to_best(
+    ours: ModelScores,
+    baselines: Sequence[ModelScores],
+    groups: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[Comparison]:
+    """Paired bootstrap of ours against the best baseline on HR@20 and on MRR@20.
+
+    The best baseline is picked on the same test cases, which flatters the baseline a
+    little: a win that survives this is a real one.
+    """
+    comparisons: list[Comparison] = []
+    if ours.hr20.size == 0:
+        return comparisons
+    for metric, attribute in (("HR@20", "hr20"), ("MRR@20", "mrr20")):
+        best = max(baselines, key=lambda scores: float(getattr(scores, attribute).mean()))
+        ci = paired_bootstrap(
+            getattr(ours, attribute), getattr(best, attribute), groups=groups, seed=seed
+        )
+        comparisons.append(Comparison(metric, ours.name, best.name, ci))
+    return comparisons
+
+
+@dataclass
+class Report:
+    """Everything one data set's run produced: tables, comparisons and notes."""
+
+    dataset: str
+    tables: dict[str, list[ModelScores]] = field(default_factory=dict)
+    comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
+    reproduction: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "dataset": self.dataset,
+            "tables": {
+                name: [scores.summary() for scores in rows] for name, rows in self.tables.items()
+            },
+            "comparisons": {
+                name: [comparison.as_dict() for comparison in rows]
+                for name, rows in self.comparisons.items()
+            },
+            "reproduction": self.reproduction,
+            "notes": self.notes,
+        }
+
+
+def _fit_ours(
+    label: str, fit: Callable[[], Recommends], report: Report
+) -> tuple[Recommends | None, float]:
+    """Fit one of our models; a missing or broken model is reported, not fatal."""
+    started = time.perf_counter()
+    try:
+        model = fit()
+    except ImportError as error:
+        report.notes.append(f"{label}: not available ({error})")
+        return None, 0.0
+    return model, time.perf_counter() - started
+
+
+def _fit_complements(train: TrainingData, allow_substitutes: bool) -> Recommends:
+    from recommender.complements import ComplementRecommender
+
+    model = ComplementRecommender(allow_substitutes=allow_substitutes)
+    fitted: Recommends = model.fit(train.baskets, train.basket_times, train.items)
+    return fitted
+
+
+def _fit_session_knn(sessions: Sequence[Sequence[str]], remove_seen: bool) -> Recommends:
+    from recommender.session import SessionKNN
+
+    fitted: Recommends = SessionKNN(remove_seen=remove_seen).fit(sessions)
+    return fitted
+
+
+#: Our UCI models: as shipped (substitutes kept out) and with substitutes allowed, because
+#: the hidden item is often a substitute of the rest of the basket (see the docs).
+OURS_UCI: dict[str, Callable[[TrainingData], Recommends]] = {
+    "ours-complements": lambda train: _fit_complements(train, allow_substitutes=False),
+    "ours-complements +subst": lambda train: _fit_complements(train, allow_substitutes=True),
+}
+#: Our session models: as shipped (viewed items left out) and keeping them, as session-rec's
+#: V-SKNN does (YooChoose shoppers often click an item again).
+OURS_SESSIONS: dict[str, Callable[[Sequence[Sequence[str]]], Recommends]] = {
+    "ours-sessionknn": lambda train: _fit_session_knn(train, remove_seen=True),
+    "ours-sessionknn +seen": lambda train: _fit_session_knn(train, remove_seen=False),
+}
+
+
+def run_uci(
+    datasets: Path,
+    limit: int | None = 5000,
+    seed: int = 0,
+    test_days: float = 30.0,
+    log: Callable[[str], None] = print,
+) -> Report:
+    """UCI Online Retail: last 30 days as test, one hidden item per test basket."""
+    report = Report("uci_online_retail")
+    data = read_online_retail(datasets / UCI_FILE)
+    split = split_by_time(data, test_days)
+    known = {item for basket in split.train.baskets for item in basket}
+    cases = hide_one_item(split.test_baskets, known, seed=seed, limit=limit)
+    log(
+        f"uci: {len(split.train.baskets)} train baskets, {len(split.test_baskets)} test "
+        f"baskets, {len(known)} known items, {len(cases)} cases"
+    )
+    report.notes.append(
+        f"train < {time.strftime('%Y-%m-%d %H:%M', time.gmtime(split.boundary))} UTC; "
+        f"{len(split.train.baskets)} train baskets, {len(split.test_baskets)} test baskets, "
+        f"{len(cases)} hide-one cases (seed {seed}, limit {limit}), {len(known)} known items"
+    )
+    contexts = [case.context for case in cases]
+    targets = [case.target for case in cases]
+    rows = []
+    for name, baseline in all_baselines().items():
+        log(f"uci: {name}")
+        started = time.perf_counter()
+        baseline.fit(split.train.baskets)
+        scores = evaluate_model(name, baseline, contexts, targets, len(known), data.items)
+        scores.seconds = time.perf_counter() - started  # fit included
+        rows.append(scores)
+    baselines = list(rows)
+    for name, fit in OURS_UCI.items():
+        log(f"uci: {name}")
+        model, fit_seconds = _fit_ours(name, partial(fit, split.train), report)
+        if model is None:
+            continue
+        ours = evaluate_model(name, model, contexts, targets, len(known), data.items)
+        ours.seconds += fit_seconds
+        rows.append(ours)
+        report.comparisons.setdefault("uci", []).extend(compare_to_best(ours, baselines, seed=seed))
+    report.tables["uci"] = rows
+    return report
+
+
+def reproduce_sessionrec(
+    datasets: Path, test: Mapping[str, Sequence[str]], catalogue_size: int
+) -> tuple[list[NextItemCase], list[ModelScores], list[dict[str, Any]]]:
+    """Score session-rec's saved lists and check them against the README's numbers."""
+    rows, checks = [], []
+    cases: list[NextItemCase] = []
+    for name, relative in SESSIONREC_LISTS.items():
+        saved = read_sessionrec_lists(datasets / relative)
+        targets = [test[entry.session_id][entry.position + 1] for entry in saved]
+        contexts = [tuple(test[e.session_id][: e.position + 1]) for e in saved]
+        lists = [entry.items for entry in saved]
+        scores = score_lists(f"session-rec {name}", contexts, targets, lists, catalogue_size)
+        printed_hr, printed_mrr = SESSIONREC_PRINTED[name]
+        hr, mrr = float(scores.hr20.mean()), float(scores.mrr20.mean())
+        checks.append(
+            {
+                "list": name,
+                "predictions": len(saved),
+                "HR@20": hr,
+                "MRR@20": mrr,
+                "printed HR@20": printed_hr,
+                "printed MRR@20": printed_mrr,
+                "match": round(hr, PRINTED_DECIMALS) == printed_hr
+                and round(mrr, PRINTED_DECIMALS) == printed_mrr,
+            }
+        )
+        rows.append(scores)
+        if not cases:
+            cases = [
+                NextItemCase(e.session_id, e.position, context, target)
+                for e, context, target in zip(saved, contexts, targets, strict=True)
+            ]
+    return cases, rows, checks
+
+
+def _session_baselines(train: Sequence[Sequence[str]]) -> dict[str, Recommends]:
+    """Session baselines in session-rec's spirit; none hides the clicked items, since
+    shoppers often go back to an item they viewed."""
+    last_click = ItemKNNCosine(exclude_context=False).fit(train)
+
+    class LastClick:
+        def recommend(self, context: Sequence[str], k: int) -> list[str]:
+            return last_click.recommend(context[-1:], k)
+
+    return {
+        "popularity": Popularity(exclude_context=False).fit(train),
+        "itemknn-cosine (last click)": LastClick(),
+        "cooccurrence (whole prefix)": CooccurrenceCount(exclude_context=False).fit(train),
+    }
+
+
+def _score_cases(
+    label: str,
+    models: Mapping[str, Recommends],
+    cases: Sequence[NextItemCase],
+    catalogue_size: int,
+    log: Callable[[str], None],
+) -> list[ModelScores]:
+    contexts = [case.prefix for case in cases]
+    targets = [case.target for case in cases]
+    rows = []
+    for name, model in models.items():
+        log(f"yoochoose {label}: {name}")
+        rows.append(evaluate_model(name, model, contexts, targets, catalogue_size))
+    return rows
+
+
+def run_yoochoose(
+    datasets: Path,
+    limit: int | None = None,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> Report:
+    """YooChoose 100k: session-rec's lists reproduced, then ours on the same 387
+    predictions and on every prefix of the (first ``limit``) test sessions."""
+    report = Report("yoochoose_rsc15_sessionrec_100k")
+    train_sessions = read_sessions(datasets / YOOCHOOSE_TRAIN)
+    test_sessions = read_sessions(datasets / YOOCHOOSE_TEST)
+    train = [session.items for session in train_sessions]
+    catalogue = {item for items in train for item in items}
+    test = {session.session_id: session.items for session in test_sessions}
+    log(f"yoochoose: {len(train)} train sessions, {len(test)} test sessions")
+
+    reference_cases, reference_rows, checks = reproduce_sessionrec(datasets, test, len(catalogue))
+    report.reproduction = checks
+
+    models = _session_baselines(train)
+    baseline_names = list(models)
+    ours_names = []
+    for name, fit in OURS_SESSIONS.items():
+        log(f"yoochoose: fit {name}")
+        model, _ = _fit_ours(name, partial(fit, train), report)
+        if model is not None:
+            models[name] = model
+            ours_names.append(name)
+
+    rows = _score_cases("99 sessions", models, reference_cases, len(catalogue), log)
+    report.tables["sessionrec-99"] = reference_rows + rows
+    groups = [case.session_id for case in reference_cases]
+    for ours in (row for row in rows if row.name in ours_names):
+        report.comparisons.setdefault("sessionrec-99", []).extend(
+            compare_to_best(ours, reference_rows, groups=groups, seed=seed)
+        )
+
+    chosen = test_sessions if limit is None else test_sessions[:limit]
+    cases = [case for s in chosen for case in next_item_cases(s.session_id, s.items)]
+    report.notes.append(
+        f"{len(train)} train sessions, {len(catalogue)} items; full test: {len(chosen)} "
+        f"sessions, {len(cases)} next-item predictions; CIs resample whole sessions"
+    )
+    rows = _score_cases("full test", models, cases, len(catalogue), log)
+    report.tables["full-test"] = rows
+    groups = [case.session_id for case in cases]
+    for ours in (row for row in rows if row.name in ours_names):
+        report.comparisons.setdefault("full-test", []).extend(
+            compare_to_best(
+                ours, [r for r in rows if r.name in baseline_names], groups=groups, seed=seed
+            )
+        )
+    return report
+
+
+def _optional(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def format_report(report: Report) -> str:
+    """Plain-text tables for the terminal and the docs."""
+    lines = [f"== {report.dataset} =="]
+    lines.extend(f"  {note}" for note in report.notes)
+    if report.reproduction:
+        lines.append("")
+        lines.append("session-rec saved lists (first 99 test sessions), reproduced vs README:")
+        lines.append(
+            f"  {'list':<10}{'n':>5}{'HR@20':>9}{'printed':>9}{'MRR@20':>9}{'printed':>9}  match"
+        )
+        for check in report.reproduction:
+            lines.append(
+                f"  {check['list']:<10}{check['predictions']:>5}{check['HR@20']:>9.4f}"
+                f"{check['printed HR@20']:>9.4f}{check['MRR@20']:>9.4f}"
+                f"{check['printed MRR@20']:>9.4f}  {'yes' if check['match'] else 'NO'}"
+            )
+    header = (
+        f"  {'model':<30}{'HR@10':>8}{'HR@20':>8}{'MRR@20':>8}{'NDCG@20':>9}"
+        f"{'cov@20':>8}{'subst@10':>9}{'cases':>7}{'sec':>7}"
+    )
+    for table, rows in report.tables.items():
+        lines.append("")
+        lines.append(f"[{table}]")
+        lines.append(header)
+        for scores in rows:
+            row = scores.summary()
+            lines.append(
+                f"  {row['model']:<30}{row['HR@10']:>8.4f}{row['HR@20']:>8.4f}"
+                f"{row['MRR@20']:>8.4f}{row['NDCG@20']:>9.4f}{row['coverage@20']:>8.4f}"
+                f"{_optional(row['substitutes@10']):>9}{row['cases']:>7}{row['seconds']:>7.1f}"
+            )
+        for comparison in report.comparisons.get(table, []):
+            ci = comparison.ci
+            lines.append(
+                f"  {comparison.metric}: {comparison.ours} - {comparison.baseline} = "
+                f"{ci.difference:+.4f}  {ci.confidence:.0%} CI [{ci.low:+.4f}, {ci.high:+.4f}]"
+                f"{'  (significant)' if ci.significant else ''}"
+            )
+    return "\n".join(lines)
