@@ -28,8 +28,10 @@ migrate: $(STAMP) ## Apply the database migrations (COMPTOIR_DATABASE_URL, defau
 	$(FLASK) db upgrade
 
 .PHONY: seed
-seed: migrate ## Load the demo shop (once) and print fresh demo API keys
+seed: migrate ## Load the demo shop and its sales history (once), train the recommender, print fresh demo API keys
 	$(FLASK) seed
+	$(FLASK) seed-sales
+	$(FLASK) recommender train
 
 .PHONY: run
 run: seed ## Install, migrate, seed and serve the demo shop on http://127.0.0.1:8000 (Ctrl-C stops all)
@@ -63,6 +65,7 @@ bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements
 	$(BIN)/python -m bench.stock_http
 	$(BIN)/python -m bench.events_latency
 	$(BIN)/python -m bench.outbox
+	$(BIN)/python -m bench.recommendations
 
 .PHONY: openapi
 openapi: $(STAMP) ## Write the OpenAPI document to openapi.json

@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_MAX_SECONDS": 300.0,
     # Open streams per gunicorn worker; beyond it, 503 with Retry-After (keeps threads for the API).
     "STREAM_MAX_PER_WORKER": 8,
+    # Trained recommender artifacts; empty means "<instance>/recommender".
+    "RECOMMENDER_DIR": "",
+    # Where complements come from when the model knows nothing (best-sellers that fit).
+    "RECOMMENDER_ACCESSORY_CATEGORY": "Accessoires",
     "API_TITLE": "Comptoir API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",

@@ -82,6 +82,9 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("POST", "/api/v1/webhooks/{webhook_id}/enable"): OWNER,
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): OWNER,
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): OWNER,
+    # A shelf label shows one suggestion; only people and the webshop send baskets.
+    ("GET", "/api/v1/products/{sku}/recommendations"): ANYONE,
+    ("POST", "/api/v1/recommendations"): RESERVERS,
 }
 
 SKU = "LL-8KG"
@@ -146,6 +149,12 @@ CALLS: dict[Endpoint, Call] = {
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): Call(200, writes=False),
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): Call(
         202, writes=True
+    ),
+    ("GET", "/api/v1/products/{sku}/recommendations"): Call(
+        200, writes=False, query="?kind=complements&limit=1"
+    ),
+    ("POST", "/api/v1/recommendations"): Call(
+        200, writes=False, json={"skus": [SKU], "kind": "complements", "limit": 3}
     ),
 }
 

@@ -1,0 +1,539 @@
+"""Recommendations through HTTP: trained on the shop's own sales, in stock only, with reasons.
+
+The shop below is small on purpose: two Bosch-compatible washer accessories bought with a
+Bosch washer, a TV mount bought with a TV, one accessory since retired and one sold out.
+Sales go through the stock services (store sales) and the orders API (web orders), and the
+model is trained with the real CLI command.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from store_api import db
+from store_api.catalog import service as catalog
+from store_api.keys.models import Role
+from store_api.recommendations import service
+from store_api.stock import service as stock
+from store_api.stock.models import Channel
+from tests.conftest import Keys
+from tests.fixtures.clock import FrozenClock
+from tests.fixtures.shop import add_product
+
+WASHER = "LL-BOS-WAN28-BL"
+WASHER_BLACK = "LL-BOS-WAN28-NR"
+OTHER_WASHER = "LL-SAM-WW90-BL"
+SOLD_OUT_WASHER = "LL-LG-F94-BL"
+TV = "TV-SAM-QE55-NR"
+STACKING_KIT = "AC-BOS-WTZ27400-BL"
+FEET = "AC-XAV-AVF4"
+RETIRED = "AC-OLD-HOSE"
+SOLD_OUT = "AC-WPR-DES100"
+TV_MOUNT = "AC-MEL-SS400S-NR"
+NEW_ACCESSORY = "AC-WPR-AVM100"
+
+FALLBACK = "best seller in {}"
+
+
+def product_url(sku: str) -> str:
+    return f"/api/v1/products/{sku}/recommendations"
+
+
+CONTEXT = "/api/v1/recommendations"
+
+
+def washer_accessory(app: Flask, sku: str, units: int, **attributes: Any) -> str:
+    return add_product(
+        app,
+        sku,
+        {"floor": units // 2, "warehouse": units - units // 2},
+        name=f"Accessoire {sku}",
+        category="Accessoires",
+        price="19.90",
+        attributes={"compatible_avec": ["Lave-linge", "Sèche-linge"], **attributes},
+    )
+
+
+@pytest.fixture
+def shop(app: Flask) -> None:
+    for sku, brand, units in (
+        (WASHER, "Bosch", {"floor": 1, "warehouse": 30}),
+        (WASHER_BLACK, "Bosch", {"warehouse": 3}),
+        (OTHER_WASHER, "Samsung", {"floor": 2, "warehouse": 30}),
+        (SOLD_OUT_WASHER, "LG", {}),
+    ):
+        add_product(app, sku, units, name=f"Lave-linge hublot {brand} 8 kg", brand=brand)
+    add_product(
+        app,
+        TV,
+        {"warehouse": 10},
+        name="TV QLED Samsung 55 pouces",
+        category="Téléviseurs",
+        brand="Samsung",
+    )
+    washer_accessory(app, STACKING_KIT, 20, marques=["Bosch", "Siemens"])
+    washer_accessory(app, FEET, 30)
+    washer_accessory(app, RETIRED, 10)
+    add_product(
+        app,
+        SOLD_OUT,
+        {"warehouse": 2},
+        name="Détartrant",
+        category="Accessoires",
+        price="9.99",
+        attributes={"compatible_avec": ["Lave-linge", "Lave-vaisselle"]},
+    )
+    add_product(
+        app,
+        TV_MOUNT,
+        {"floor": 5, "warehouse": 5},
+        name="Support mural TV",
+        category="Accessoires",
+        price="49.90",
+        attributes={"compatible_avec": ["Téléviseurs"]},
+    )
+
+
+def sell_in_store(
+    app: Flask, clock: FrozenClock, skus: list[str], seller: str = "Tablet 1"
+) -> None:
+    """A seller's visit: one reservation per product, committed a minute apart."""
+    policy = app.extensions["comptoir_policy"]
+    session = db.new_session(app)
+    with db.write(session):
+        for sku in skus:
+            held = stock.reserve(
+                session,
+                sku=sku,
+                quantity=1,
+                channel=Channel.STORE,
+                location=None,
+                ttl_seconds=None,
+                note=None,
+                actor=seller,
+                now=clock(),
+                policy=policy,
+            )
+            stock.commit_reservation(
+                session, held.id, actor=seller, reference=None, now=clock(), policy=policy
+            )
+            clock.advance(minutes=1)
+    session.close()
+    clock.advance(hours=1)  # the next customer
+
+
+def order_online(client: FlaskClient, keys: Keys, clock: FrozenClock, skus: list[str]) -> None:
+    response = client.post(
+        "/api/v1/orders",
+        json={"lines": [{"sku": sku, "quantity": 1} for sku in skus]},
+        headers=keys.headers(Role.WEBSHOP, **{"Idempotency-Key": uuid.uuid4().hex}),
+    )
+    assert response.status_code == 201, response.json
+    clock.advance(hours=1)
+
+
+def deactivate(app: Flask, sku: str, clock: FrozenClock) -> None:
+    session = db.new_session(app)
+    with db.write(session):
+        catalog.deactivate_product(session, sku, now=clock())
+    session.close()
+
+
+@pytest.fixture
+def sales(app: Flask, shop: None, client: FlaskClient, keys: Keys, clock: FrozenClock) -> None:
+    for _ in range(4):
+        sell_in_store(app, clock, [WASHER, STACKING_KIT, FEET])
+    for _ in range(3):
+        sell_in_store(app, clock, [WASHER, RETIRED], seller="Tablet 2")
+    for _ in range(2):
+        sell_in_store(app, clock, [WASHER, SOLD_OUT])  # sells its last units
+    for _ in range(3):
+        order_online(client, keys, clock, [OTHER_WASHER, FEET])
+    for _ in range(3):
+        order_online(client, keys, clock, [TV, TV_MOUNT])
+    deactivate(app, RETIRED, clock)
+
+
+def train(runner: FlaskCliRunner) -> str:
+    result = runner.invoke(args=["recommender", "train"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def recommend(
+    client: FlaskClient,
+    keys: Keys,
+    sku: str,
+    role: Role = Role.SELLER,
+    **params: Any,
+) -> dict[str, Any]:
+    response = client.get(product_url(sku), query_string=params, headers=keys.headers(role))
+    assert response.status_code == 200, response.json
+    body: dict[str, Any] = response.json
+    return body
+
+
+def skus_of(body: dict[str, Any]) -> list[str]:
+    return [item["sku"] for item in body["items"]]
+
+
+def category_of(app: Flask, sku: str) -> str:
+    session = db.new_session(app)
+    with db.read(session):
+        category = catalog.get_product(session, sku).category
+    session.close()
+    return category
+
+
+# --- training ------------------------------------------------------------------------
+
+
+def test_train_reports_what_it_learned_from_and_where_the_model_is(
+    app: Flask, sales: None, runner: FlaskCliRunner
+) -> None:
+    output = train(runner)
+
+    # 9 store visits + 6 web orders; 10 products in the catalogue, 8 of them sold.
+    assert "15 basket(s), 8 product(s) sold, 10 product(s) in the catalogue." in output
+    directory = Path(app.instance_path) / "recommender"
+    version = service.current_version(directory)
+    assert version is not None and version in output
+    assert (directory / "versions" / version / "model.joblib").is_file()
+    assert (directory / "versions" / version / "model.json").is_file()
+
+
+def test_a_sellers_commits_within_30_minutes_are_one_basket(
+    app: Flask, shop: None, clock: FrozenClock
+) -> None:
+    policy = app.extensions["comptoir_policy"]
+    session = db.new_session(app)
+    with db.write(session):
+        for sku, seller, minutes_later in (
+            (WASHER, "Tablet 1", 0),
+            (FEET, "Tablet 2", 1),  # another seller, another customer
+            (STACKING_KIT, "Tablet 1", 20),
+            (TV, "Tablet 1", 45),  # 65 minutes after this seller's visit began: a new one
+        ):
+            held = stock.reserve(
+                session,
+                sku=sku,
+                quantity=1,
+                channel=Channel.STORE,
+                location=None,
+                ttl_seconds=None,
+                note=None,
+                actor=seller,
+                now=clock.advance(minutes=minutes_later),
+                policy=policy,
+            )
+            stock.commit_reservation(
+                session, held.id, actor=seller, reference=None, now=clock(), policy=policy
+            )
+    with db.read(session):
+        data = service.training_data(session)
+    session.close()
+
+    assert sorted(map(list, data.baskets)) == sorted([[WASHER, STACKING_KIT], [FEET], [TV]])
+    assert data.items[WASHER_BLACK].family == data.items[WASHER].family == "LL-BOS-WAN28"
+    assert data.items[TV].family == "TV-SAM-QE55"
+    assert "Bosch" in data.items[STACKING_KIT].text and "Siemens" in data.items[STACKING_KIT].text
+
+
+# --- serving -------------------------------------------------------------------------
+
+
+def test_complements_of_a_washer_are_accessories_that_fit_in_stock_with_reasons(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    train(runner)
+
+    body = recommend(client, keys, WASHER, kind="complements", limit=5)
+
+    assert body["kind"] == "complements" and body["skus"] == [WASHER]
+    assert body["model_version"] is not None
+    found = skus_of(body)
+    assert found[:2] == [STACKING_KIT, FEET] or found[:2] == [FEET, STACKING_KIT]
+    assert set(found) <= {STACKING_KIT, FEET}  # never a washer, the retired or sold-out one
+    for item in body["items"]:
+        assert item["reason"] and "bought together" in item["reason"]
+        assert item["available"] > 0
+        assert sum(at["available"] for at in item["available_at"]) == item["available"]
+        assert item["currency"] == "EUR" and item["price"] == "19.90"
+
+
+def test_a_product_with_no_history_gets_fitting_best_sellers(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    train(runner)
+
+    body = recommend(client, keys, WASHER_BLACK, kind="complements")
+
+    assert skus_of(body) == [FEET, STACKING_KIT]  # the TV mount does not fit a washer
+    assert {item["reason"] for item in body["items"]} == {FALLBACK.format("Accessoires")}
+
+
+def test_alternatives_of_a_sold_out_product_are_in_stock_products_of_its_category(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    train(runner)
+
+    body = recommend(client, keys, SOLD_OUT_WASHER, kind="alternatives", limit=10)
+
+    found = skus_of(body)
+    assert set(found) == {WASHER, WASHER_BLACK, OTHER_WASHER}
+    assert all(item["available"] > 0 and item["reason"] for item in body["items"])
+    assert {category_of(app, sku) for sku in found} == {"Lave-linge"}
+
+
+@pytest.mark.parametrize("trained", [True, False], ids=["model", "no-model"])
+@pytest.mark.parametrize("kind", ["complements", "alternatives"])
+def test_inactive_and_sold_out_products_never_appear(
+    app: Flask,
+    sales: None,
+    runner: FlaskCliRunner,
+    client: FlaskClient,
+    keys: Keys,
+    trained: bool,
+    kind: str,
+) -> None:
+    if trained:
+        train(runner)
+
+    for sku in (WASHER, WASHER_BLACK, OTHER_WASHER, SOLD_OUT_WASHER, TV, FEET, STACKING_KIT):
+        found = skus_of(recommend(client, keys, sku, kind=kind, limit=20))
+        assert not {RETIRED, SOLD_OUT, SOLD_OUT_WASHER, sku} & set(found), (sku, found)
+
+
+def test_without_a_model_best_sellers_answer_with_the_fallback_reason(
+    app: Flask, sales: None, client: FlaskClient, keys: Keys
+) -> None:
+    complements = recommend(client, keys, WASHER, kind="complements")
+    alternatives = recommend(client, keys, SOLD_OUT_WASHER, kind="alternatives")
+
+    assert complements["model_version"] is None
+    # Feet: 4 store sales + 3 web orders; the Bosch kit: 4. The retired and sold-out ones go.
+    assert skus_of(complements) == [FEET, STACKING_KIT]
+    assert {i["reason"] for i in complements["items"]} == {FALLBACK.format("Accessoires")}
+    assert skus_of(alternatives) == [WASHER, OTHER_WASHER]  # 9 sold, 3 sold
+    assert {i["reason"] for i in alternatives["items"]} == {FALLBACK.format("Lave-linge")}
+    assert [i["score"] for i in alternatives["items"]] == [1.0, 0.5]
+
+
+def test_a_broken_artifact_is_ignored_and_best_sellers_answer(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    train(runner)
+    directory = Path(app.instance_path) / "recommender"
+    version = service.current_version(directory)
+    assert version is not None
+    (directory / "versions" / version / "model.json").write_text('{"format": "something else"}')
+    service.holder_for(directory).forget()  # as if this worker started now
+
+    body = recommend(client, keys, WASHER)
+
+    assert body["model_version"] is None
+    assert {i["reason"] for i in body["items"]} == {FALLBACK.format("Accessoires")}
+
+
+def test_availability_is_listed_in_the_callers_pick_order(
+    app: Flask, sales: None, client: FlaskClient, keys: Keys
+) -> None:
+    seller = recommend(client, keys, SOLD_OUT_WASHER, kind="alternatives")
+    webshop = recommend(client, keys, SOLD_OUT_WASHER, role=Role.WEBSHOP, kind="alternatives")
+
+    washer = {r["sku"]: r for r in seller["items"]}[OTHER_WASHER]
+    assert washer["available_at"] == [
+        {"location": "floor", "available": 2},
+        {"location": "warehouse", "available": 27},
+    ]
+    assert washer["available_here"] is True  # on the floor: the seller can show it now
+    online = {r["sku"]: r for r in webshop["items"]}[OTHER_WASHER]
+    assert [at["location"] for at in online["available_at"]] == ["warehouse", "floor"]
+    assert online["available_here"] is True
+
+
+def test_a_basket_gets_what_goes_with_it_minus_what_is_in_it(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    train(runner)
+
+    response = client.post(
+        CONTEXT,
+        json={"skus": [WASHER, STACKING_KIT], "kind": "complements", "limit": 3},
+        headers=keys.headers(Role.SELLER),
+    )
+
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["skus"] == [WASHER, STACKING_KIT]
+    assert skus_of(body) == [FEET]
+    assert body["items"][0]["reason"]
+
+
+@pytest.mark.parametrize("kind", ["alternatives", "next"])
+def test_a_visit_context_gets_in_stock_products_of_the_last_category(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys, kind: str
+) -> None:
+    train(runner)
+
+    response = client.post(
+        CONTEXT,
+        json={"skus": [TV, SOLD_OUT_WASHER], "kind": kind},
+        headers=keys.headers(Role.WEBSHOP),
+    )
+
+    assert response.status_code == 200, response.json
+    found = skus_of(response.json)
+    assert found and set(found) <= {WASHER, WASHER_BLACK, OTHER_WASHER}
+
+
+def test_hot_swap_a_new_training_is_served_without_restarting(
+    app: Flask,
+    sales: None,
+    runner: FlaskCliRunner,
+    client: FlaskClient,
+    keys: Keys,
+    clock: FrozenClock,
+) -> None:
+    train(runner)
+    before = recommend(client, keys, OTHER_WASHER)
+    washer_accessory(app, NEW_ACCESSORY, 40)
+    for _ in range(6):
+        sell_in_store(app, clock, [OTHER_WASHER, NEW_ACCESSORY])
+
+    train(runner)
+    after = recommend(client, keys, OTHER_WASHER)
+
+    assert after["model_version"] != before["model_version"]
+    assert NEW_ACCESSORY not in skus_of(before)
+    assert skus_of(after)[0] == NEW_ACCESSORY
+    assert "bought together" in after["items"][0]["reason"]
+    directory = Path(app.instance_path) / "recommender"
+    assert service.current_version(directory) == after["model_version"]
+
+
+# --- errors and roles ----------------------------------------------------------------
+
+
+def test_an_unknown_product_is_404(client: FlaskClient, keys: Keys) -> None:
+    response = client.get(product_url("NOPE-1"), headers=keys.headers(Role.SELLER))
+
+    assert response.status_code == 404
+    assert response.json["code"] == "product_not_found"
+
+
+def test_an_unknown_sku_in_a_basket_is_422_naming_it(
+    shop: None, client: FlaskClient, keys: Keys
+) -> None:
+    response = client.post(
+        CONTEXT, json={"skus": [WASHER, "NOPE-1"]}, headers=keys.headers(Role.SELLER)
+    )
+
+    assert response.status_code == 422
+    assert response.json["code"] == "product_not_found"
+    assert response.json["errors"] == {"skus": ["Unknown SKU 'NOPE-1'."]}
+
+
+@pytest.mark.parametrize(
+    ("params", "fields"),
+    [
+        ({"kind": "next"}, {"kind"}),
+        ({"limit": 0}, {"limit"}),
+        ({"limit": 21, "kind": "bogus"}, {"limit", "kind"}),
+        ({"limt": 3}, {"limt"}),
+    ],
+)
+def test_invalid_query_is_422_naming_fields(
+    shop: None, client: FlaskClient, keys: Keys, params: dict[str, Any], fields: set[str]
+) -> None:
+    response = client.get(
+        product_url(WASHER), query_string=params, headers=keys.headers(Role.SELLER)
+    )
+
+    assert response.status_code == 422
+    assert response.json["code"] == "validation_error"
+    assert set(response.json["errors"]) == fields
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, {"skus"}),
+        ({"skus": []}, {"skus"}),
+        ({"skus": [f"SKU-{n}" for n in range(51)]}, {"skus"}),
+        ({"skus": [WASHER], "kind": "bogus", "limit": "5"}, {"kind", "limit"}),
+        ({"skus": [WASHER], "visitor": "x"}, {"visitor"}),
+    ],
+)
+def test_invalid_context_is_422_naming_fields(
+    shop: None, client: FlaskClient, keys: Keys, body: dict[str, Any], fields: set[str]
+) -> None:
+    response = client.post(CONTEXT, json=body, headers=keys.headers(Role.SELLER))
+
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == fields
+
+
+@pytest.mark.parametrize(
+    ("role", "product", "context"),
+    [
+        (Role.ADMIN, 200, 200),
+        (Role.OWNER, 200, 200),
+        (Role.SELLER, 200, 200),
+        (Role.WEBSHOP, 200, 200),
+        (Role.DEVICE, 200, 403),  # a shelf label shows one suggestion; baskets are not its job
+    ],
+)
+def test_roles(
+    shop: None, client: FlaskClient, keys: Keys, role: Role, product: int, context: int
+) -> None:
+    got = client.get(product_url(WASHER), query_string={"limit": 1}, headers=keys.headers(role))
+    posted = client.post(CONTEXT, json={"skus": [WASHER]}, headers=keys.headers(role))
+
+    assert (got.status_code, posted.status_code) == (product, context)
+    if context == 403:
+        assert posted.json["code"] == "forbidden"
+
+
+def test_no_key_is_401(client: FlaskClient) -> None:
+    assert client.get(product_url(WASHER)).status_code == 401
+    assert client.post(CONTEXT, json={"skus": [WASHER]}).status_code == 401
+
+
+# --- the demo shop (make run) ----------------------------------------------------------
+
+
+def test_the_demo_shop_gets_a_sales_history_once_and_suggestions_at_once(
+    app: Flask, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    assert runner.invoke(args=["seed", "--no-keys"]).exit_code == 0
+    first = runner.invoke(args=["seed-sales", "--visits", "150"])
+    again = runner.invoke(args=["seed-sales"])
+    train(runner)
+
+    assert first.exit_code == 0 and "Demo sales history:" in first.output, first.output
+    assert "already has sales" in again.output
+    check = runner.invoke(args=["stock", "check"])
+    assert check.exit_code == 0, check.output  # the history went through the ledger
+    body = recommend(client, keys, "LL-SAM-WW90T534-BL", kind="complements")
+    assert body["model_version"] is not None and body["items"]
+    for item in body["items"]:
+        assert item["category"] == "Accessoires", item
+        assert item["reason"]
+
+
+def test_a_real_shop_gets_no_made_up_sales(app: Flask, shop: None, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["seed-sales"])
+
+    assert result.exit_code == 0, result.output
+    assert "not from the demo catalogue" in result.output
+    session = db.new_session(app)
+    with db.read(session):
+        assert service.training_data(session).baskets == []
+    session.close()
