@@ -115,7 +115,11 @@ class ShopModel:
     def next_items(
         self, session: Sequence[str], k: int = 5, exclude: Collection[str] = ()
     ) -> list[Suggestion]:
-        """What the customer of a visit in progress (items viewed, oldest first) may want next."""
+        """What the customer of a visit in progress (items viewed, oldest first) may want next.
+
+        Items of the visit itself may come back (shoppers return to what they viewed): pass
+        them in ``exclude`` to show only new ones.
+        """
         return self.session_model.recommend(session, k, exclude)
 
     def parameters(self) -> dict[str, Any]:

@@ -20,9 +20,11 @@ Example::
 from __future__ import annotations
 
 import csv
+import inspect
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -109,6 +111,11 @@ Timestamps are Unix seconds or ISO 8601 (UTC when naive). See docs/recommender.m
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def _default(estimator: type, parameter: str) -> Any:
+    """The estimator's own default, so the command line never drifts from the library."""
+    return inspect.signature(estimator).parameters[parameter].default
+
+
 @click.command(name="train", help=HELP)
 @click.option("--baskets", type=existing_file, required=True, help="basket_id,timestamp,item")
 @click.option("--sessions", type=existing_file, help="session_id,timestamp,item,action")
@@ -122,14 +129,14 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option(
     "--similarity",
     type=click.Choice(SIMILARITIES),
-    default="lift",
+    default=_default(ComplementRecommender, "similarity"),
     show_default=True,
     help="Complements: how pairs are scored (lift/jaccard/cosine correct for popularity).",
 )
 @click.option(
     "--min-support",
     type=click.IntRange(min=1),
-    default=2,
+    default=_default(ComplementRecommender, "min_support"),
     show_default=True,
     help="Complements: fewest baskets a pair needs.",
 )
@@ -142,14 +149,14 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option(
     "--neighbours",
     type=click.IntRange(min=1),
-    default=100,
+    default=_default(SessionKNN, "k"),
     show_default=True,
     help="Next items: similar past visits that vote.",
 )
 @click.option(
     "--sample-size",
     type=click.IntRange(min=1),
-    default=500,
+    default=_default(SessionKNN, "sample_size"),
     show_default=True,
     help="Next items: most recent candidate visits compared.",
 )

@@ -385,7 +385,17 @@ def test_cli_runs_both_data_sets_on_tiny_files(
     checks = results["yoochoose_rsc15_sessionrec_100k"]["reproduction"]
     assert [c["HR@20"] for c in checks] == [1.0] * 4
     assert [c["MRR@20"] for c in checks] == [0.75] * 4
-    assert results["uci_online_retail"]["tables"]["uci"][0]["model"] == "popularity"
+    uci = results["uci_online_retail"]
+    assert uci["tables"]["uci"][0]["model"] == "popularity"
+    assert {"ours, protocol", "ours, complements only"} <= {
+        row["model"] for row in uci["tables"]["uci"]
+    }
+    # Like with like: a model hiding the viewed items is compared with baselines hiding them,
+    # and only models keeping them with session-rec's lists (which keep them).
+    yoochoose = results["yoochoose_rsc15_sessionrec_100k"]["comparisons"]
+    pairs = {(c["ours"], c["baseline"]) for c in yoochoose["full-test"]}
+    assert all(ours.endswith("-seen") == baseline.endswith("-seen") for ours, baseline in pairs)
+    assert {c["ours"] for c in yoochoose["sessionrec-99"]} == {"ours-sessionknn"}
 
 
 def test_cli_refuses_a_missing_folder(tmp_path: Path) -> None:
@@ -409,3 +419,22 @@ def test_reproduces_the_printed_sessionrec_vsknn_scores() -> None:
     assert round(vsknn["HR@20"], 4) == SESSIONREC_PRINTED["vsknn"][0] == 0.6098
     assert round(vsknn["MRR@20"], 4) == SESSIONREC_PRINTED["vsknn"][1] == 0.3342
     assert all(check["match"] for check in checks)
+
+
+def test_session_knn_matches_sessionrec_vsknn_on_its_own_predictions() -> None:
+    if not (DEFAULT_DATASETS / YOOCHOOSE_TEST).is_file():
+        pytest.skip(f"shared YooChoose data not found under {DEFAULT_DATASETS}")
+    from recommender.evaluation.datasets import YOOCHOOSE_TRAIN, read_sessions
+    from recommender.session import SessionKNN
+
+    train = [s.items for s in read_sessions(DEFAULT_DATASETS / YOOCHOOSE_TRAIN)]
+    test = {s.session_id: s.items for s in read_sessions(DEFAULT_DATASETS / YOOCHOOSE_TEST)}
+    cases, _, _ = reproduce_sessionrec(DEFAULT_DATASETS, test, catalogue_size=1)
+    model = SessionKNN().fit(train)
+
+    lists = [item_ids(model.recommend(list(case.prefix), 20)) for case in cases]
+
+    scores = score_lists("ours", [c.prefix for c in cases], [c.target for c in cases], lists, 1)
+    # session-rec's V-SKNN with its own rsc15-100k configuration: HR@20 .6098, MRR@20 .3342.
+    assert round(float(scores.hr20.mean()), 4) == SESSIONREC_PRINTED["vsknn"][0]
+    assert round(float(scores.mrr20.mean()), 4) == SESSIONREC_PRINTED["vsknn"][1]

@@ -49,15 +49,15 @@ def names(suggestions: list[Suggestion]) -> list[str]:
     return [s.item for s in suggestions]
 
 
-def test_complements_rank_accessories_by_lift_with_reasons() -> None:
+def test_complements_rank_accessories_by_jaccard_with_reasons() -> None:
     model = ComplementRecommender().fit(WASHER_BASKETS, items=CATALOGUE)
 
     got = model.recommend(["W1"], k=5)
 
-    # lift(W1, K1) = 3 * 5 / (4 * 3) = 1.25; lift(W1, H1) = 2 * 5 / (4 * 3) = 0.8333
+    # jaccard(W1, K1) = 3 / (4 + 3 - 3) = 0.75; jaccard(W1, H1) = 2 / (4 + 3 - 2) = 0.4
     assert got == [
-        Suggestion("K1", pytest.approx(1.25), "bought together in 3 baskets"),
-        Suggestion("H1", pytest.approx(10 / 12), "bought together in 2 baskets"),
+        Suggestion("K1", pytest.approx(0.75), "bought together in 3 baskets"),
+        Suggestion("H1", pytest.approx(0.4), "bought together in 2 baskets"),
     ]
 
 
@@ -78,7 +78,7 @@ def test_complements_of_several_items_skip_context_and_excluded() -> None:
 
     # K1 is in the basket already; K1-H1 is 1 basket (< min_support 2); W2 is a substitute.
     assert model.recommend(["W1", "K1"]) == [
-        Suggestion("H1", pytest.approx(10 / 12), "bought together with W1 in 2 baskets")
+        Suggestion("H1", pytest.approx(0.4), "bought together with W1 in 2 baskets")
     ]
     assert names(model.recommend(["W1"], exclude={"K1"})) == ["H1"]
     assert model.recommend(["unknown"]) == []
@@ -103,6 +103,25 @@ def test_accessories_of_one_broad_category_bought_together_are_not_substitutes()
     # With K1 in the basket: H1 scores 3 (with W1) + 2 (with K1); K2 is a substitute of K1.
     assert model.recommend(["W1", "K1"]) == [
         Suggestion("H1", 5.0, "bought together with W1 in 3 baskets")
+    ]
+
+
+def test_variants_bought_together_by_a_wholesaler_stay_substitutes() -> None:
+    # Two colours of one lunch bag (same category, shared words) in the same 2 baskets:
+    # lift 2 * 6 / (3 * 2) = 2 > 1, yet they are alternatives, not add-ons.
+    catalogue = {
+        "RED": ItemInfo("bag", "RED", "lunch bag red retrospot"),
+        "PINK": ItemInfo("bag", "PINK", "lunch bag pink polkadot"),
+        "CUP": ItemInfo("cup", "CUP", "paper cup"),
+    }
+    baskets = [["RED", "PINK", "CUP"]] * 2 + [["RED", "CUP"]] + [["OTHER"]] * 3
+    model = ComplementRecommender().fit(baskets, items=catalogue)
+
+    # jaccard(RED, CUP) = 3 / (3 + 3 - 3) = 1; jaccard(RED, PINK) = 2 / (3 + 2 - 2)
+    assert names(model.recommend(["RED"])) == ["CUP"]
+    assert [(s.item, s.score) for s in model.recommend(["RED"], allow_substitutes=True)] == [
+        ("CUP", pytest.approx(1.0)),
+        ("PINK", pytest.approx(2 / 3)),
     ]
 
 
@@ -199,43 +218,34 @@ def test_alternatives_for_a_new_item_come_from_its_text_and_category() -> None:
 
 # Past visits, oldest first.
 SESSIONS = [["a", "b", "c"], ["b", "d"], ["a", "e", "f"], ["x", "y"]]
+LN2, LN4 = math.log(2), math.log(4)
 
 
 @pytest.mark.parametrize(
     ("prefix", "k", "expected"),
     [
-        # Weights a 1/2, b 1 (latest); |q| = sqrt(1.25). Cosine with binary visits:
-        # s0 {a,b,c}: 1.5 / (sqrt(1.25) sqrt(3)); s1 {b,d}: 1 / (sqrt(1.25) sqrt(2));
-        # s2 {a,e,f}: 0.5 / (sqrt(1.25) sqrt(3)); s3 shares nothing.
+        # Linear weights ("div"): a 1/2, b 1 (latest); similarity = shared weight / 2 items.
+        # s0 {a,b,c}: 0.75, s1 {b,d}: 0.5, s2 {a,e,f}: 0.25 whose latest shared click (a) is
+        # 2 steps back, so its vote is halved: 0.125. s3 shares nothing.
         (
             ["a", "b"],
             100,
-            [
-                ("c", 1.5 / math.sqrt(3.75)),
-                ("d", 1 / math.sqrt(2.5)),
-                ("e", 0.5 / math.sqrt(3.75)),
-                ("f", 0.5 / math.sqrt(3.75)),
-            ],
+            [("c", 0.75), ("d", 0.5), ("e", 0.125), ("f", 0.125)],
         ),
         # Only the 2 nearest visits (s0, s1) vote.
-        (["a", "b"], 2, [("c", 1.5 / math.sqrt(3.75)), ("d", 1 / math.sqrt(2.5))]),
-        # Order matters: a is now the latest (1), b 1/2: s2 beats s1.
+        (["a", "b"], 2, [("c", 0.75), ("d", 0.5)]),
+        # Order matters: a is now the latest (1), b 1/2: s2 (0.5) beats s1 (0.25, halved).
         (
             ["b", "a"],
             100,
-            [
-                ("c", 1.5 / math.sqrt(3.75)),
-                ("e", 1 / math.sqrt(3.75)),
-                ("f", 1 / math.sqrt(3.75)),
-                ("d", 0.5 / math.sqrt(2.5)),
-            ],
+            [("c", 0.75), ("e", 0.5), ("f", 0.5), ("d", 0.125)],
         ),
     ],
 )
 def test_session_knn_scores_next_items(
     prefix: list[str], k: int, expected: list[tuple[str, float]]
 ) -> None:
-    model = SessionKNN(k=k).fit(SESSIONS)
+    model = SessionKNN(k=k, remove_seen=True, weighting="div", idf_weighting=0).fit(SESSIONS)
 
     got = model.recommend(prefix, k=10)
 
@@ -243,13 +253,37 @@ def test_session_knn_scores_next_items(
     assert got[0].reason == "viewed in 1 similar visit"
 
 
+def test_session_knn_defaults_keep_viewed_items_and_favour_rare_ones() -> None:
+    model = SessionKNN().fit(SESSIONS)
+
+    got = model.recommend(["a", "b"], k=10)
+
+    # Quadratic weights a 1/4, b 1, over 2 items: s0 0.625, s1 0.5, s2 0.125 halved (0.0625).
+    # Votes times 1 + 5 idf, idf = log(4 visits / clicks): a, b log 2; c, d, e, f log 4.
+    # The viewed items a (0.6875) and b (1.125) stay in the list.
+    assert [(s.item, s.score) for s in got] == [
+        ("b", pytest.approx(1.125 * (1 + 5 * LN2))),
+        ("c", pytest.approx(0.625 * (1 + 5 * LN4))),
+        ("d", pytest.approx(0.5 * (1 + 5 * LN4))),
+        ("a", pytest.approx(0.6875 * (1 + 5 * LN2))),
+        ("e", pytest.approx(0.0625 * (1 + 5 * LN4))),
+        ("f", pytest.approx(0.0625 * (1 + 5 * LN4))),
+    ]
+    assert got[0].reason == "viewed in 2 similar visits"
+
+
 def test_session_knn_samples_the_most_recent_visits() -> None:
     # Of s0, s1, s2 (all share an item with the prefix), only the latest, s2, is compared.
-    model = SessionKNN(sample_size=1).fit(SESSIONS)
+    model = SessionKNN(sample_size=1, idf_weighting=0).fit(SESSIONS)
 
-    assert names(model.recommend(["a", "b"])) == ["e", "f"]
+    assert names(model.recommend(["a", "b"])) == ["a", "e", "f"]
     assert model.recommend(["unknown"]) == []
-    assert names(SessionKNN(remove_seen=False).fit(SESSIONS).recommend(["a", "b"]))[:1] == ["b"]
+    assert names(model.recommend(["a", "b"], exclude={"a"})) == ["e", "f"]
+
+
+def test_session_knn_refuses_an_unknown_weighting() -> None:
+    with pytest.raises(ValueError, match="weighting must be one of"):
+        SessionKNN(weighting="exponential").fit(SESSIONS)
 
 
 def shop_data() -> TrainingData:
@@ -299,7 +333,7 @@ def test_save_and_load_give_the_same_recommendations(tmp_path: Path) -> None:
     assert metadata["data"]["baskets"] == 5 and metadata["data"]["sessions"] == 5
     assert metadata["data"]["items"] == len(CATALOGUE)
     assert metadata["metrics"] == {"hit_rate@5": 0.5}
-    assert metadata["parameters"]["complements"]["similarity"] == "lift"
+    assert metadata["parameters"]["complements"]["similarity"] == "jaccard"
     assert "created_at" in metadata
     assert loaded.metadata_ == metadata
     assert ShopModel.load(model_path).complements(["W1"]) == model.complements(["W1"])

@@ -232,24 +232,25 @@ def _fit_complements(train: TrainingData, allow_substitutes: bool) -> Recommends
     return fitted
 
 
-def _fit_session_knn(sessions: Sequence[Sequence[str]], remove_seen: bool) -> Recommends:
+def _fit_session_knn(sessions: Sequence[Sequence[str]], **params: Any) -> Recommends:
     from recommender.session import SessionKNN
 
-    fitted: Recommends = SessionKNN(remove_seen=remove_seen).fit(sessions)
+    fitted: Recommends = SessionKNN(**params).fit(sessions)
     return fitted
 
 
-#: Our UCI models: as shipped (substitutes kept out) and with substitutes allowed, because
-#: the hidden item is often a substitute of the rest of the basket (see the docs).
+#: Our UCI models, both at the shipped defaults. "protocol" lets substitutes in, because the
+#: hide-one protocol rewards them (the hidden item is often a second colour of an item in
+#: the basket, see the docs); "complements only" is what the shop serves.
 OURS_UCI: dict[str, Callable[[TrainingData], Recommends]] = {
-    "ours-complements": lambda train: _fit_complements(train, allow_substitutes=False),
-    "ours-complements +subst": lambda train: _fit_complements(train, allow_substitutes=True),
+    "ours, protocol": lambda train: _fit_complements(train, allow_substitutes=True),
+    "ours, complements only": lambda train: _fit_complements(train, allow_substitutes=False),
 }
-#: Our session models: as shipped (viewed items left out) and keeping them, as session-rec's
-#: V-SKNN does (YooChoose shoppers often click an item again).
+#: Our session models: as shipped (viewed items may come back, as in session-rec's V-SKNN)
+#: and hiding the viewed items, the cost of that product choice.
 OURS_SESSIONS: dict[str, Callable[[Sequence[Sequence[str]]], Recommends]] = {
-    "ours-sessionknn": lambda train: _fit_session_knn(train, remove_seen=True),
-    "ours-sessionknn +seen": lambda train: _fit_session_knn(train, remove_seen=False),
+    "ours-sessionknn": lambda train: _fit_session_knn(train),
+    "ours-sessionknn -seen": lambda train: _fit_session_knn(train, remove_seen=True),
 }
 
 
@@ -335,19 +336,34 @@ def reproduce_sessionrec(
 
 
 def _session_baselines(train: Sequence[Sequence[str]]) -> dict[str, Recommends]:
-    """Session baselines in session-rec's spirit; none hides the clicked items, since
-    shoppers often go back to an item they viewed."""
-    last_click = ItemKNNCosine(exclude_context=False).fit(train)
+    """Session baselines in session-rec's spirit, keeping the clicked items (shoppers often
+    go back to an item they viewed) and, marked ``-seen``, hiding them like a widget that
+    never shows what was just viewed."""
+    models: dict[str, Recommends] = {"popularity": Popularity(exclude_context=False).fit(train)}
+    for suffix, hide in (("", False), (" -seen", True)):
+        last_click = ItemKNNCosine(exclude_context=hide).fit(train)
+        models[f"itemknn-cosine (last click){suffix}"] = _LastClick(last_click)
+        models[f"cooccurrence (whole prefix){suffix}"] = CooccurrenceCount(
+            exclude_context=hide
+        ).fit(train)
+    return models
 
-    class LastClick:
-        def recommend(self, context: Sequence[str], k: int) -> list[str]:
-            return last_click.recommend(context[-1:], k)
 
-    return {
-        "popularity": Popularity(exclude_context=False).fit(train),
-        "itemknn-cosine (last click)": LastClick(),
-        "cooccurrence (whole prefix)": CooccurrenceCount(exclude_context=False).fit(train),
-    }
+class _LastClick:
+    """Item-kNN on the last click only (session-rec's IKNN)."""
+
+    def __init__(self, model: Popularity) -> None:
+        self.model = model
+
+    def recommend(self, context: Sequence[str], k: int) -> list[str]:
+        ranked = self.model.recommend(context[-1:], k + len(context))
+        if self.model.exclude_context:
+            ranked = [item for item in ranked if item not in context]
+        return ranked[:k]
+
+
+def _hides_seen(name: str) -> bool:
+    return name.endswith("-seen")
 
 
 def _score_cases(
@@ -398,7 +414,8 @@ def run_yoochoose(
     rows = _score_cases("99 sessions", models, reference_cases, len(catalogue), log)
     report.tables["sessionrec-99"] = reference_rows + rows
     groups = [case.session_id for case in reference_cases]
-    for ours in (row for row in rows if row.name in ours_names):
+    # session-rec's lists keep the viewed items: only our rows that do too are compared.
+    for ours in (row for row in rows if row.name in ours_names and not _hides_seen(row.name)):
         report.comparisons.setdefault("sessionrec-99", []).extend(
             compare_to_best(ours, reference_rows, groups=groups, seed=seed)
         )
@@ -415,7 +432,14 @@ def run_yoochoose(
     for ours in (row for row in rows if row.name in ours_names):
         report.comparisons.setdefault("full-test", []).extend(
             compare_to_best(
-                ours, [r for r in rows if r.name in baseline_names], groups=groups, seed=seed
+                ours,
+                [
+                    r
+                    for r in rows
+                    if r.name in baseline_names and _hides_seen(r.name) == _hides_seen(ours.name)
+                ],
+                groups=groups,
+                seed=seed,
             )
         )
     return report
@@ -442,7 +466,7 @@ def format_report(report: Report) -> str:
                 f"{check['printed MRR@20']:>9.4f}  {'yes' if check['match'] else 'NO'}"
             )
     header = (
-        f"  {'model':<30}{'HR@10':>8}{'HR@20':>8}{'MRR@20':>8}{'NDCG@20':>9}"
+        f"  {'model':<36}{'HR@10':>8}{'HR@20':>8}{'MRR@20':>8}{'NDCG@20':>9}"
         f"{'cov@20':>8}{'subst@10':>9}{'cases':>7}{'sec':>7}"
     )
     for table, rows in report.tables.items():
@@ -452,7 +476,7 @@ def format_report(report: Report) -> str:
         for scores in rows:
             row = scores.summary()
             lines.append(
-                f"  {row['model']:<30}{row['HR@10']:>8.4f}{row['HR@20']:>8.4f}"
+                f"  {row['model']:<36}{row['HR@10']:>8.4f}{row['HR@20']:>8.4f}"
                 f"{row['MRR@20']:>8.4f}{row['NDCG@20']:>9.4f}{row['coverage@20']:>8.4f}"
                 f"{_optional(row['substitutes@10']):>9}{row['cases']:>7}{row['seconds']:>7.1f}"
             )
