@@ -4,6 +4,7 @@ from store_api.catalog.models import Product
 from store_api.events.models import Event, EventCounter
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
+from store_api.recommendations.models import RecommendationEvent
 from store_api.stock.models import Reservation, StockLevel, StockMovement
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
@@ -14,6 +15,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Product",
+    "RecommendationEvent",
     "Reservation",
     "StockLevel",
     "StockMovement",

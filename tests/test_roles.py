@@ -85,6 +85,9 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     # A shelf label shows one suggestion; only people and the webshop send baskets.
     ("GET", "/api/v1/products/{sku}/recommendations"): ANYONE,
     ("POST", "/api/v1/recommendations"): RESERVERS,
+    # Those who show suggestions report what was shown and taken; the owner reads the value.
+    ("POST", "/api/v1/recommendations/events"): RESERVERS,
+    ("GET", "/api/v1/recommendations/report"): OWNER,
 }
 
 SKU = "LL-8KG"
@@ -155,6 +158,22 @@ CALLS: dict[Endpoint, Call] = {
     ),
     ("POST", "/api/v1/recommendations"): Call(
         200, writes=False, json={"skus": [SKU], "kind": "complements", "limit": 3}
+    ),
+    ("POST", "/api/v1/recommendations/events"): Call(
+        200,
+        writes=True,
+        json={
+            "events": [
+                {
+                    "event": "reco_shown",
+                    "recommendation_id": "6f1c2b8e-3a4d-4f5e-9a7b-1c2d3e4f5a6b",
+                    "suggested_sku": SKU,
+                }
+            ]
+        },
+    ),
+    ("GET", "/api/v1/recommendations/report"): Call(
+        200, writes=False, query="?from=2026-11-01&to=2026-11-27&group=product"
     ),
 }
 

@@ -1,27 +1,34 @@
 """Recommendation endpoints: /api/v1/products/{sku}/recommendations, /api/v1/recommendations.
 
 Every suggestion is an active product with units available now; the seller's tablet sees what
-is on the floor first, the webshop what is in the warehouse.
+is on the floor first, the webshop what is in the warehouse. Every answer carries a new
+``recommendation_id``; clients report back what they showed and what was accepted
+(/api/v1/recommendations/events) and the owner reads what sold (/api/v1/recommendations/report).
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask.views import MethodView
 
 from store_api import context, db
 from store_api.auth import ALL_ROLES, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.keys.models import Role
-from store_api.recommendations import service
+from store_api.recommendations import feedback, service
 from store_api.recommendations.schemas import (
     RecommendationContextSchema,
+    RecommendationEventBatchSchema,
+    RecommendationEventResultSchema,
     RecommendationListSchema,
     RecommendationQueryArgsSchema,
+    RecommendationReportQueryArgsSchema,
+    RecommendationReportSchema,
 )
 from store_api.stock.models import Channel
 
@@ -33,6 +40,10 @@ blp = Blueprint(
 # (and the webshop) that sell.
 PRODUCT_READERS = ALL_ROLES
 CONTEXT_READERS = (Role.OWNER, Role.SELLER, Role.WEBSHOP)
+# Those who show suggestions to customers say what was shown and accepted; the owner reads
+# what it sold.
+FEEDBACK_SENDERS = (Role.OWNER, Role.SELLER, Role.WEBSHOP)
+REPORT_READERS = (Role.OWNER,)
 
 
 def recommender_dir() -> Path:
@@ -50,6 +61,9 @@ def _channel() -> str:
 
 def _body(kind: str, skus: list[str], found: service.Recommendations) -> dict[str, Any]:
     return {
+        # Nothing is stored when serving (the read path stays fast): the id only ties the
+        # feedback and the sale that follow to this answer.
+        "recommendation_id": uuid.uuid4(),
         "kind": kind,
         "skus": skus,
         "model_version": found.model_version,
@@ -108,3 +122,75 @@ class ContextRecommendations(MethodView):
                 accessory_category=current_app.config["RECOMMENDER_ACCESSORY_CATEGORY"],
             )
         return _body(data["kind"], data["skus"], found)
+
+
+@blp.route("/recommendations/events")
+class RecommendationEvents(MethodView):
+    @require(*FEEDBACK_SENDERS)
+    @blp.arguments(RecommendationEventBatchSchema)
+    @blp.response(200, RecommendationEventResultSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Report suggestions shown (reco_shown) and accepted (reco_accepted), 1 to 200 at once.
+
+        Each event is checked on its own: the valid ones are stored, the others come back in
+        ``rejected`` by index with their errors. Sending the same event again (a retry) stores
+        it once (``duplicates``). The channel is the key's: store for sellers, web for the
+        webshop, store for the owner and admin.
+        """
+        caller = current_caller()
+        session = db.get_session()
+        with db.write(session):
+            result = feedback.record_events(
+                session,
+                data["events"],
+                channel=_channel(),
+                actor=caller.name,
+                now=context.now(),
+            )
+        return {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": [{"index": r.index, "errors": r.errors} for r in result.rejected],
+        }
+
+
+@blp.route("/recommendations/report")
+class RecommendationReport(MethodView):
+    @require(*REPORT_READERS)
+    @blp.arguments(RecommendationReportQueryArgsSchema, location="query")
+    @blp.response(200, RecommendationReportSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """What recommendations sell: shown, accepted, sold and revenue per product or per day.
+
+        ``format=csv`` answers the rows as a CSV file with a header row instead of JSON.
+        """
+        policy = context.policy()
+        today = context.now().astimezone(policy.timezone).date()
+        date_from, date_to = feedback.default_period(
+            today, args.get("date_from"), args.get("date_to")
+        )
+        session = db.get_session()
+        with db.read(session):
+            found = feedback.report(
+                session,
+                date_from=date_from,
+                date_to=date_to,
+                group=args["group"],
+                channel=args.get("channel"),
+                tz=policy.timezone,
+            )
+        if args["format"] == "csv":
+            name = f"recommendations-{found.group}-{date_from}-{date_to}.csv"
+            return Response(
+                feedback.report_csv(found),
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            )
+        return {
+            "date_from": found.date_from,
+            "date_to": found.date_to,
+            "group": found.group,
+            "channel": found.channel,
+            "rows": [row.as_dict() for row in found.rows],
+            "totals": found.totals.as_dict(),
+        }

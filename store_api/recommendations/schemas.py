@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from store_api.schemas import QueryArgsSchema, StrictSchema, sku_field
 
 MAX_LIMIT = 20
 MAX_CONTEXT = 50
+KINDS = ("complements", "alternatives", "next")
+MAX_EVENTS = 200
+MAX_REPORT_DAYS = 366
+# What clients send -> what is stored (the clickstream's event names).
+WIRE_EVENTS = {"reco_shown": "shown", "reco_accepted": "accepted"}
 
 
 def _limit(*, strict: bool) -> fields.Integer:
@@ -79,6 +89,13 @@ class RecommendationSchema(Schema):
 
 
 class RecommendationListSchema(Schema):
+    recommendation_id = fields.UUID(
+        metadata={
+            "description": "New for every answer. Send it back with reco_shown / reco_accepted "
+            "(POST /api/v1/recommendations/events) and with the reservation of a suggested "
+            "product, so the sale is credited to the suggestion."
+        }
+    )
     kind = fields.String()
     skus = fields.List(fields.String(), metadata={"description": "What the suggestions are for."})
     model_version = fields.String(
@@ -86,3 +103,129 @@ class RecommendationListSchema(Schema):
         metadata={"description": "The trained model that answered; null: best-sellers only."},
     )
     items = fields.List(fields.Nested(RecommendationSchema))
+
+
+# --- feedback: shown, accepted, sold -------------------------------------------------
+
+
+class RecommendationEventSchema(StrictSchema):
+    """One suggestion shown to, or accepted by, a customer (one element of a batch)."""
+
+    event = fields.String(
+        required=True,
+        validate=validate.OneOf(list(WIRE_EVENTS)),
+        metadata={"description": "reco_shown: on screen; reco_accepted: the customer took it."},
+    )
+    recommendation_id = fields.UUID(
+        required=True, metadata={"description": "From the recommendation answer."}
+    )
+    suggested_sku = sku_field(required=True, metadata={"description": "The suggested product."})
+    context_sku = sku_field(
+        allow_none=True,
+        metadata={"description": "The product the suggestion was for (null: a basket, a visit)."},
+    )
+    kind = fields.String(allow_none=True, validate=validate.OneOf(KINDS))
+    occurred_at = fields.AwareDateTime(
+        allow_none=True,
+        metadata={
+            "description": "When it happened, on the client's clock, with its offset; at most "
+            "5 minutes ahead of the server. Default: when the server receives it."
+        },
+    )
+
+
+class _CheckedOneByOne(fields.Nested):
+    """Documented as the nested schema, loaded as sent: the service validates each element on
+    its own, so one bad event is reported by its index instead of refusing the whole batch."""
+
+    def _deserialize(
+        self,
+        value: Any,
+        attr: str | None,
+        data: Mapping[str, Any] | None,
+        partial: bool | Sequence[str] | AbstractSet[str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        return value
+
+
+class RecommendationEventBatchSchema(StrictSchema):
+    events = fields.List(
+        _CheckedOneByOne(RecommendationEventSchema, allow_none=True),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_EVENTS),
+        metadata={"description": f"1 to {MAX_EVENTS} events, each a RecommendationEvent."},
+    )
+
+
+class RejectedEventSchema(Schema):
+    index = fields.Integer(metadata={"description": "Position in the batch, from 0."})
+    errors = fields.Dict(metadata={"description": "Field name -> messages."})
+
+
+class RecommendationEventResultSchema(Schema):
+    accepted = fields.Integer(metadata={"description": "Events stored now."})
+    duplicates = fields.Integer(
+        metadata={"description": "Valid events stored before (a retry): not counted twice."}
+    )
+    rejected = fields.List(fields.Nested(RejectedEventSchema))
+
+
+def period_errors(date_from: dt.date, date_to: dt.date) -> dict[str, list[str]]:
+    """What is wrong with a report period (both days included), by query parameter."""
+    if date_from > date_to:
+        return {"to": ["Must be on or after 'from'."]}
+    if (date_to - date_from).days + 1 > MAX_REPORT_DAYS:
+        return {"to": [f"The period is at most {MAX_REPORT_DAYS} days."]}
+    return {}
+
+
+class RecommendationReportQueryArgsSchema(QueryArgsSchema):
+    date_from = fields.Date(
+        data_key="from",
+        metadata={"description": "First day (shop's local time), YYYY-MM-DD. Default: to - 29."},
+    )
+    date_to = fields.Date(
+        data_key="to",
+        metadata={"description": "Last day, included, YYYY-MM-DD. Default: today."},
+    )
+    group = fields.String(load_default="product", validate=validate.OneOf(["product", "day"]))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+    channel = fields.String(
+        validate=validate.OneOf(["store", "web"]),
+        metadata={"description": "Only the store's (tablets) or the webshop's. Default: both."},
+    )
+
+    @validates_schema
+    def _period(self, data: dict[str, Any], **_: Any) -> None:
+        if "date_from" in data and "date_to" in data:
+            errors = period_errors(data["date_from"], data["date_to"])
+            if errors:
+                raise ValidationError(errors)
+
+
+class RecommendationReportRowSchema(Schema):
+    sku = fields.String(metadata={"description": "group=product: the suggested product."})
+    name = fields.String(allow_none=True)
+    day = fields.Date(metadata={"description": "group=day: the day, shop's local time."})
+    shown = fields.Integer()
+    accepted = fields.Integer()
+    sold = fields.Integer(
+        metadata={"description": "Sales (committed reservations) of the suggested product."}
+    )
+    units = fields.Integer(metadata={"description": "Units of those sales."})
+    acceptance_rate = fields.Float(allow_none=True, metadata={"description": "accepted / shown"})
+    conversion_rate = fields.Float(allow_none=True, metadata={"description": "sold / shown"})
+    revenue = fields.Decimal(
+        as_string=True, places=2, metadata={"description": "units x current price"}
+    )
+
+
+class RecommendationReportSchema(Schema):
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    group = fields.String()
+    channel = fields.String(allow_none=True)
+    currency = fields.Constant("EUR")
+    rows = fields.List(fields.Nested(RecommendationReportRowSchema))
+    totals = fields.Nested(RecommendationReportRowSchema)

@@ -108,6 +108,7 @@ class Reservation(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_reservations_product_status_expires", "product_id", "status", "expires_at"),
         Index("ix_reservations_status_expires", "status", "expires_at"),
+        Index("ix_reservations_recommendation_id", "recommendation_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -126,3 +127,5 @@ class Reservation(Base):
     closed_at: Mapped[dt.datetime | None]
     reference: Mapped[str | None] = mapped_column(String(255))
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"))
+    # The recommendation answer that led to this hold, so its sale counts as the suggestion's.
+    recommendation_id: Mapped[uuid.UUID | None]

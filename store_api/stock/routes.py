@@ -198,6 +198,7 @@ class Reservations(MethodView):
                 actor=caller.name,
                 now=context.now(),
                 policy=context.policy(),
+                recommendation_id=data.get("recommendation_id"),
             )
 
     @require(*RESERVERS)

@@ -107,6 +107,13 @@ class ReservationCreateSchema(StrictSchema):
         metadata={"description": "Default: end of day for the store, 15 minutes for the web."},
     )
     note = fields.String(validate=validate.Length(max=500), allow_none=True)
+    recommendation_id = fields.UUID(
+        allow_none=True,
+        metadata={
+            "description": "The recommendation_id of the recommendation answer that suggested "
+            "this product: the sale then counts in the recommendation report."
+        },
+    )
 
 
 class ReservationExtendSchema(StrictSchema):
@@ -132,6 +139,7 @@ class ReservationSchema(Schema):
     closed_at = fields.DateTime(allow_none=True)
     reference = fields.String(allow_none=True)
     order_id = fields.UUID(allow_none=True)
+    recommendation_id = fields.UUID(allow_none=True)
 
 
 class ReservationQueryArgsSchema(PageArgsSchema):

@@ -223,6 +223,9 @@ def reservation_payload(res: Any) -> dict[str, Any]:
         "note": getattr(res, "note", None),
         "reference": getattr(res, "reference", None),
         "order_id": str(res.order_id) if getattr(res, "order_id", None) else None,
+        "recommendation_id": (
+            str(res.recommendation_id) if getattr(res, "recommendation_id", None) else None
+        ),
     }
 
 
@@ -547,8 +550,12 @@ def reserve(
     actor: str,
     now: dt.datetime,
     policy: StockPolicy,
+    recommendation_id: uuid.UUID | None = None,
 ) -> Reservation:
     """Hold ``quantity`` units at one location: four statements when stock is there.
+
+    ``recommendation_id``: the recommendation answer that led to it (stored with the hold, so
+    the sale is credited to the suggestion; no extra statement).
 
     Expired holds of the product are released lazily when they stand in the way: if the
     first attempt finds too few units, they are released and the reservation is retried.
@@ -585,6 +592,7 @@ def reserve(
         "closed_at": None,
         "reference": None,
         "order_id": None,
+        "recommendation_id": recommendation_id,
     }
     conn.execute(_INSERT_HOLD, values)
     reservation = Reservation(**values)
