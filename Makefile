@@ -40,7 +40,7 @@ run: seed ## Install, migrate, seed and serve the demo shop on http://127.0.0.1:
 
 .PHONY: test
 test: $(STAMP) lint ## Install what tests need and run the whole suite on SQLite and on PostgreSQL
-	scripts/ensure-system-packages.sh postgresql
+	scripts/ensure-system-packages.sh postgresql mosquitto
 	COMPTOIR_TEST_DB=sqlite $(BIN)/pytest
 	COMPTOIR_TEST_DB=postgresql $(BIN)/pytest
 
@@ -61,11 +61,12 @@ format: $(STAMP) ## Format the code with ruff
 
 .PHONY: bench
 bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements, SQLite and PostgreSQL
-	scripts/ensure-system-packages.sh postgresql
+	scripts/ensure-system-packages.sh postgresql mosquitto
 	$(BIN)/python -m bench.stock_http
 	$(BIN)/python -m bench.events_latency
 	$(BIN)/python -m bench.outbox
 	$(BIN)/python -m bench.recommendations
+	$(BIN)/python -m bench.mqtt_ingest
 
 .PHONY: openapi
 openapi: $(STAMP) ## Write the OpenAPI document to openapi.json

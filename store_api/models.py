@@ -5,11 +5,13 @@ from store_api.events.models import Event, EventCounter
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.recommendations.models import RecommendationEvent
+from store_api.sensors.models import DeadLetter, SensorDevice, SensorEvent, SeqGap
 from store_api.stock.models import Reservation, StockLevel, StockMovement
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiKey",
+    "DeadLetter",
     "Event",
     "EventCounter",
     "Order",
@@ -17,6 +19,9 @@ __all__ = [
     "Product",
     "RecommendationEvent",
     "Reservation",
+    "SensorDevice",
+    "SensorEvent",
+    "SeqGap",
     "StockLevel",
     "StockMovement",
     "WebhookAttempt",

@@ -1,0 +1,354 @@
+"""A throwaway real Mosquitto for tests and benches, plus the bridge as a subprocess.
+
+Each broker gets a temporary directory (config, password file, ACL, persistence data) and a
+free port; ``restart()`` stops it cleanly (SIGTERM saves the persistence file) and starts it
+again on the same port and data. As root, Mosquitto would switch to the ``mosquitto`` user,
+who cannot read pytest's private temporary directories, so the config says ``user root``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.servers import ROOT, free_port
+
+INSTALL_HINT = "install Mosquitto: `apt-get install -y mosquitto` (or make test)"
+BRIDGE_USER = ("bridge", "bridge-secret")
+DEVICE_USER = ("simulator", "simulator-secret")
+
+
+def find_mosquitto() -> str:
+    found = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if os.access("/usr/sbin/mosquitto", os.X_OK) else None
+    )
+    if not found:
+        raise RuntimeError(f"No mosquitto binary found; {INSTALL_HINT}.")
+    return found
+
+
+class Broker:
+    def __init__(self, root: Path, port: int) -> None:
+        self.root = root
+        self.port = port
+        self.log = root / "mosquitto.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, user: tuple[str, str] = BRIDGE_USER) -> str:
+        return f"mqtt://{user[0]}:{user[1]}@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [find_mosquitto(), "-c", str(self.root / "mosquitto.conf")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited:\n{self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"mosquitto did not start:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()  # a clean stop writes the persistence file
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.log.read_text(errors="replace")[-3000:]
+        return "(no log)"
+
+
+def write_config(root: Path, port: int) -> None:
+    passwd = root / "passwd"
+    passwd.touch(mode=0o600)
+    for user, password in (BRIDGE_USER, DEVICE_USER):
+        subprocess.run(
+            ["mosquitto_passwd", "-b", str(passwd), user, password],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    shutil.copyfile(ROOT / "config" / "mosquitto" / "acl", root / "acl")
+    (root / "data").mkdir()
+    template = (ROOT / "config" / "mosquitto" / "mosquitto.conf").read_text()
+    config = (
+        template.replace("@DATA_DIR@", str(root / "data"))
+        .replace("@PORT@", str(port))
+        .replace("@BIND@", "127.0.0.1")
+        .replace("@PASSWORD_FILE@", str(passwd))
+        .replace("@ACL_FILE@", str(root / "acl"))
+        .replace("@USER_LINE@", "user root" if os.geteuid() == 0 else "")
+    )
+    (root / "mosquitto.conf").write_text(config)
+
+
+@contextlib.contextmanager
+def mosquitto_server(base_dir: Path | None = None) -> Iterator[Broker]:
+    """Run a throwaway Mosquitto (persistence on) and yield it; removed afterwards."""
+    find_mosquitto()
+    root = Path(tempfile.mkdtemp(prefix="comptoir-mqtt-", dir=base_dir))
+    broker = Broker(root, free_port())
+    try:
+        write_config(root, broker.port)
+        broker.start()
+        yield broker
+    finally:
+        broker.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the bridge, as the real process -------------------------------------------------------
+
+
+def start_bridge(
+    database_url: str, broker: Broker, log: Path, store: str = "store-1", **env: str
+) -> subprocess.Popen[bytes]:
+    environment = {
+        **os.environ,
+        "COMPTOIR_DATABASE_URL": database_url,
+        "COMPTOIR_MQTT_URL": broker.url(),
+        "COMPTOIR_STORE_ID": store,
+        **env,
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "iot_bridge"],
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL: no goodbye, no flush; the broker publishes the last will."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def terminate(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            kill(process)
+
+
+# --- a device-side publisher and a plain subscriber ----------------------------------------
+
+
+class Publisher:
+    """A paho client with a persistent session: QoS 1 messages survive broker restarts."""
+
+    def __init__(self, broker: Broker, client_id: str = "test-publisher") -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        self.acked = 0
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
+        self.client.username_pw_set(*DEVICE_USER)
+        self.client.max_inflight_messages_set(200)
+        self.client.max_queued_messages_set(0)
+        self.client.reconnect_delay_set(min_delay=0.1, max_delay=1)  # type: ignore[arg-type]
+        self.client.on_publish = self._on_publish
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", broker.port, clean_start=False, properties=properties)
+        self.client.loop_start()
+
+    def _on_publish(self, *_args: object) -> None:
+        self.acked += 1
+
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain)
+
+    def wait_acked(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.acked < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"broker acked {self.acked} of {count} publications")
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class Subscriber:
+    """Counts (and keeps) what arrives on a topic filter; a bare paho client at QoS 1."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        topic: str,
+        client_id: str = "test-subscriber",
+        clean_start: bool = True,
+        keep: bool = True,
+    ) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        self.topic = topic
+        self.keep = keep
+        self.count = 0
+        self.first_at = 0.0
+        self.last_at = 0.0
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
+        self.client.username_pw_set(*BRIDGE_USER)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+        properties.ReceiveMaximum = 1000
+        self.client.connect(
+            "127.0.0.1", broker.port, clean_start=clean_start, properties=properties
+        )
+        self.client.loop_start()
+
+    def _on_connect(self, client: object, *_args: object) -> None:
+        self.client.subscribe(self.topic, qos=1)
+
+    def _on_message(self, _client: object, _userdata: object, message: object) -> None:
+        now = time.monotonic()
+        if not self.count:
+            self.first_at = now
+        self.last_at = now
+        self.count += 1
+        if self.keep:
+            m = message  # paho MQTTMessage
+            self.messages.append((m.topic, bytes(m.payload), bool(m.retain)))  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+# --- the must-show scenario: publish while the bridge is killed and the broker restarts ----
+
+
+def event_payload(device: str, seq: int) -> bytes:
+    return (
+        f'{{"v":1,"event_id":"{device}-{seq}","device_id":"{device}","seq":{seq},'
+        f'"ts":"2026-11-27T09:00:00+00:00","grams":{seq % 1000}.5}}'
+    ).encode()
+
+
+def wait_for(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def crash_scenario(
+    database_url: str,
+    broker: Broker,
+    log_dir: Path,
+    total: int,
+    rate: float,
+    devices: int = 4,
+    store: str = "store-1",
+) -> dict[str, int]:
+    """Publish ``total`` QoS 1 events at about ``rate``/s; SIGKILL the bridge at 20 % and 70 %,
+    restart the broker at 45 %. Returns what the database holds."""
+    from sqlalchemy import func, select
+
+    from store_api import db
+    from store_api.sensors.models import SensorEvent
+
+    engine = db.make_engine(database_url)
+    status = Subscriber(broker, f"comptoir/v1/{store}/dev/comptoir-bridge-{store}/status")
+    bridge = start_bridge(database_url, broker, log_dir / "bridge.log", store)
+    publisher: Publisher | None = None
+    try:
+        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
+        publisher = Publisher(broker)
+        names = [f"shelf-{d}" for d in range(devices)]
+        actions = {int(total * 0.2): "kill", int(total * 0.45): "broker", int(total * 0.7): "kill"}
+        started = time.monotonic()
+        for i in range(total):
+            device = names[i % devices]
+            seq = i // devices + 1
+            publisher.publish(
+                f"comptoir/v1/{store}/shelf/S{i % devices}/{i % 3}/evt/weight",
+                event_payload(device, seq),
+            )
+            action = actions.get(i)
+            if action == "kill":
+                kill(bridge)
+                time.sleep(0.3)
+                bridge = start_bridge(database_url, broker, log_dir / "bridge.log", store)
+            elif action == "broker":
+                broker.restart()
+            ahead = (i + 1) / rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        publisher.wait_acked(total, timeout=120)
+
+        def stored() -> int:
+            with engine.connect() as conn:
+                return int(conn.scalar(select(func.count()).select_from(SensorEvent)) or 0)
+
+        with contextlib.suppress(TimeoutError):
+            wait_for(lambda: stored() >= total, 120, "all events stored")
+        time.sleep(0.5)  # anything extra (duplicates) would show up now
+        with engine.connect() as conn:
+            rows = conn.execute(select(SensorEvent.device_id, SensorEvent.event_id)).all()
+        keys = {(d, e) for d, e in rows}
+        expected = {
+            (names[i % devices], f"{names[i % devices]}-{i // devices + 1}") for i in range(total)
+        }
+        return {
+            "published": total,
+            "stored": len(rows),
+            "lost": len(expected - keys),
+            "duplicates": len(rows) - len(keys),
+            "unexpected": len(keys - expected),
+            "bridge_running": int(bridge.poll() is None),
+        }
+    finally:
+        if publisher is not None:
+            publisher.close()
+        status.close()
+        terminate(bridge)
+        engine.dispose()
