@@ -186,8 +186,18 @@ def seed(catalog_file: Path, with_keys: bool) -> None:
         click.echo(f"Demo shop: {report.created} products, {report.units_added} units in stock.")
     else:
         click.echo("Catalog already has products; demo catalog not loaded again.")
-    if not with_keys:
-        return
+    if with_keys:
+        _rotate_demo_keys()
+
+
+@keys_cli.command("demo")
+def keys_demo() -> None:
+    """Revoke the previous demo keys and print new ones, one per role."""
+    _rotate_demo_keys()
+
+
+def _rotate_demo_keys() -> None:
+    session = db.get_session()
     now = context.now()
     with db.write(session):
         keys.revoke_named(session, DEMO_KEY_PREFIX, now)
@@ -201,7 +211,7 @@ def seed(catalog_file: Path, with_keys: bool) -> None:
                 (Role.DEVICE, "device - shelf bridge"),
             )
         ]
-    click.echo("Demo API keys (new on every seed; the previous demo keys are revoked):")
+    click.echo("Demo API keys (new on every start; the previous demo keys are revoked):")
     for role, _key, secret in created:
         click.echo(f"  {role.value:<8} {secret}")
 
