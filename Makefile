@@ -28,10 +28,12 @@ migrate: $(STAMP) ## Apply the database migrations (COMPTOIR_DATABASE_URL, defau
 	$(FLASK) db upgrade
 
 .PHONY: seed
-seed: migrate ## Load the demo shop and its sales history (once), train the recommender, print fresh demo API keys
-	$(FLASK) seed
+seed: migrate ## Load the demo shop, its sales history and shelf planogram (once), train the recommender, print fresh demo API keys
+	$(FLASK) seed --no-keys
 	$(FLASK) seed-sales
+	$(FLASK) seed-planogram
 	$(FLASK) recommender train
+	$(FLASK) keys demo
 
 .PHONY: run
 run: seed ## Install, migrate, seed and serve the demo shop on http://127.0.0.1:8000 (Ctrl-C stops all)

@@ -19,8 +19,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -32,8 +32,8 @@ from store_api.sensors.service import BatchResult, InboundMessage
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
+    # A tuple: one is made per message in the MQTT callback, which shares the GIL with paho.
     message: InboundMessage
     mid: int
     qos: int

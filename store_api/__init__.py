@@ -54,6 +54,8 @@ def _register_blueprints(api: Api) -> None:
     from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
     from store_api.recommendations.routes import blp as recommendations_blp
+    from store_api.shelves.routes import alerts_blp, sensors_blp
+    from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
     from store_api.system.routes import blp as system_blp
@@ -69,5 +71,8 @@ def _register_blueprints(api: Api) -> None:
         stream_blp,
         webhooks_blp,
         recommendations_blp,
+        lanes_blp,
+        alerts_blp,
+        sensors_blp,
     ):
         api.register_blueprint(blueprint)

@@ -18,6 +18,7 @@ from store_api.catalog import service as catalog
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.recommendations.cli import recommender_cli, seed_sales
+from store_api.shelves.cli import alerts_cli, seed_planogram
 from store_api.stock import service as stock
 from store_api.webhooks.cli import webhooks_cli
 
@@ -275,3 +276,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(recommender_cli)
     app.cli.add_command(seed_sales)
+    app.cli.add_command(seed_planogram)
+    app.cli.add_command(alerts_cli)

@@ -17,6 +17,14 @@ DEFAULTS: dict[str, Any] = {
     # Empty means "SQLite file in the instance folder", resolved in create_app().
     "DATABASE_URL": "",
     "SQLITE_BUSY_TIMEOUT_MS": 10_000,
+    # The store this back office runs (the MQTT bridge's COMPTOIR_STORE_ID; planogram rows).
+    "STORE_ID": "store-1",
+    # Help alerts: an unacknowledged alert escalates after this many seconds; a seller who
+    # acknowledged an alert of a zone counts as nearby (no new alert there) for this long.
+    "HELP_ESCALATE_AFTER_SECONDS": 120,
+    "HELP_SELLER_NEARBY_SECONDS": 300,
+    # How often `python -m iot_bridge.labels` reads the outbox for price and stock changes.
+    "LABEL_POLL_SECONDS": 1.0,
     # Stock locations, in the order the store channel takes stock from them.
     "STOCK_LOCATIONS": ["floor", "backroom", "warehouse"],
     # The webshop ships from the warehouse first and strips the floor display last.

@@ -46,6 +46,9 @@ class ErrorCode(enum.StrEnum):
     ORDER_NOT_FOUND = "order_not_found"
     ORDER_NOT_CANCELLABLE = "order_not_cancellable"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    # shelves
+    LANE_NOT_FOUND = "lane_not_found"
+    ALERT_NOT_FOUND = "alert_not_found"
     # event stream
     TOO_MANY_STREAMS = "too_many_streams"
 

@@ -6,6 +6,7 @@ from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.recommendations.models import RecommendationEvent
 from store_api.sensors.models import DeadLetter, SensorDevice, SensorEvent, SeqGap
+from store_api.shelves.models import HelpAlert, LabelFeed, LabelState, Lane, Zone
 from store_api.stock.models import Reservation, StockLevel, StockMovement
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
@@ -14,6 +15,10 @@ __all__ = [
     "DeadLetter",
     "Event",
     "EventCounter",
+    "HelpAlert",
+    "LabelFeed",
+    "LabelState",
+    "Lane",
     "Order",
     "OrderLine",
     "Product",
@@ -27,4 +32,5 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",
+    "Zone",
 ]

@@ -68,6 +68,7 @@ def test_store_batch_stores_once_dead_letters_and_records_gaps(app: Flask) -> No
         device = session.get(SensorDevice, "shelf-1")
         gaps = [(g.expected, g.got) for g in session.scalars(select(SeqGap))]
         reasons = sorted(d.reason[:8] for d in session.scalars(select(DeadLetter)))
+        stored = {e.seq: e.payload for e in session.scalars(select(SensorEvent))}
     session.close()
 
     assert [r.seq for r in first.stored] == [1, 2, 5]
@@ -77,6 +78,37 @@ def test_store_batch_stores_once_dead_letters_and_records_gaps(app: Flask) -> No
     assert reasons == ["a shelf ", "bad JSON", "topic is"]
     assert device is not None and device.last_seq == 5 and device.online
     assert count(app, SensorEvent) == 3
+    assert stored == {seq: json.loads(event_payload("shelf-1", seq)) for seq in (1, 2, 5)}
+
+
+@pytest.mark.parametrize(
+    ("topic", "document"),
+    [
+        (f"comptoir/v1/{STORE}/zone/z/-/evt/presence", {"occupied": True, "people": 2}),
+        (f"comptoir/v1/{STORE}/door/d/-/evt/footfall", {"direction": "in", "count": 3}),
+        (f"comptoir/v1/{STORE}/dev/dev-1/status", {"state": "offline", "battery": 41.5}),
+    ],
+)
+def test_every_kind_is_stored_with_its_place_and_payload(
+    app: Flask, topic: str, document: dict[str, object]
+) -> None:
+    common = {"v": 1, "event_id": "e-1", "device_id": "dev-1", "seq": 2**40}
+    sent = {**common, "ts": "2026-11-27T10:30:00+01:00", **document}
+    raw = " ".join(json.dumps(sent).split()).encode()  # not how json.dumps would write it
+    session = db.new_session(app)
+    with db.write(session):
+        result = service.store_batch(session, STORE, [message(topic, raw)], now=NOW)
+    with db.read(session):
+        event = session.scalars(select(SensorEvent)).one()
+        device = session.get(SensorDevice, "dev-1")
+        row = (event.kind, event.zone, event.door, event.shelf, event.ts, event.payload)
+    session.close()
+
+    kind = result.stored[0].kind
+    place = {"presence": ("z", None), "footfall": (None, "d"), "status": (None, None)}[kind]
+    assert row == (kind, *place, None, dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC), sent)
+    assert device is not None and device.last_seq == 2**40
+    assert device.online is (kind != "status")
 
 
 def test_unknown_devices_are_dead_lettered_when_auto_registration_is_off(app: Flask) -> None:

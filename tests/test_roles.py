@@ -25,6 +25,7 @@ from store_api.db import Base
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from store_api.orders import service as orders
+from store_api.shelves import service as shelves
 from store_api.stock import service as stock
 from store_api.stock.models import Channel
 from store_api.webhooks import service as webhooks
@@ -88,6 +89,17 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     # Those who show suggestions report what was shown and taken; the owner reads the value.
     ("POST", "/api/v1/recommendations/events"): RESERVERS,
     ("GET", "/api/v1/recommendations/report"): OWNER,
+    # Sellers refill lanes and devices show what a lane holds; the owner lays out the shelves.
+    ("GET", "/api/v1/lanes"): OWNER | {Role.SELLER, Role.DEVICE},
+    ("GET", "/api/v1/lanes/{shelf}/{lane}"): OWNER | {Role.SELLER, Role.DEVICE},
+    ("PUT", "/api/v1/lanes/{shelf}/{lane}"): OWNER,
+    # Sellers answer customers waiting at a lane; the owner watches the response times.
+    ("GET", "/api/v1/alerts"): STOCK_KEEPERS,
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): STOCK_KEEPERS,
+    # Visitors next to sales is the owner's view; sellers look after the shelf devices too.
+    ("GET", "/api/v1/footfall"): OWNER,
+    ("GET", "/api/v1/devices"): STOCK_KEEPERS,
+    ("GET", "/api/v1/tasks"): STOCK_KEEPERS,
 }
 
 SKU = "LL-8KG"
@@ -175,6 +187,20 @@ CALLS: dict[Endpoint, Call] = {
     ("GET", "/api/v1/recommendations/report"): Call(
         200, writes=False, query="?from=2026-11-01&to=2026-11-27&group=product"
     ),
+    ("GET", "/api/v1/lanes"): Call(200, writes=False, query=f"?sku={SKU}"),
+    ("GET", "/api/v1/lanes/{shelf}/{lane}"): Call(200, writes=False),
+    ("PUT", "/api/v1/lanes/{shelf}/{lane}"): Call(
+        200,
+        writes=True,
+        json={"sku": SKU, "unit_weight_g": 3000, "capacity": 2, "units_on_shelf": 1},
+    ),
+    ("GET", "/api/v1/alerts"): Call(200, writes=False, query="?status=open"),
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): Call(200, writes=True),
+    ("GET", "/api/v1/footfall"): Call(
+        200, writes=False, query="?from=2026-11-27T08:00:00%2B00:00&to=2026-11-27T12:00:00Z"
+    ),
+    ("GET", "/api/v1/devices"): Call(200, writes=False),
+    ("GET", "/api/v1/tasks"): Call(200, writes=False),
 }
 
 # A seller acts on store reservations, the webshop on web ones; the others may act on both.
@@ -245,7 +271,38 @@ def _open_shop(
         values["order_id"] = _place_order(app, clock, keys)
     if "{webhook_id}" in template:
         values["webhook_id"], values["delivery_id"] = _subscribe(app, clock)
+    if "{shelf}" in template:
+        values["shelf"], values["lane"] = _plant_lane(app, clock)
+    if "{alert_id}" in template:
+        values["alert_id"] = _raise_help(app, clock)
     return values
+
+
+def _raise_help(app: Flask, clock: FrozenClock) -> int:
+    _plant_lane(app, clock)
+    session = db.new_session(app)
+    with db.write(session):
+        zone = shelves.put_zone(session, app.config["STORE_ID"], "A1", "A", "1", 30)
+        settings = shelves.HelpSettings(policy=app.extensions["comptoir_policy"])
+        notice = shelves.raise_help(session, zone, 45.0, clock(), settings)
+    session.close()
+    alert_id: int = notice.payload["alert_id"]
+    return alert_id
+
+
+def _plant_lane(app: Flask, clock: FrozenClock) -> tuple[str, str]:
+    session = db.new_session(app)
+    with db.write(session):
+        shelves.put_lane(
+            session,
+            app.config["STORE_ID"],
+            "A",
+            "1",
+            {"sku": SKU, "unit_weight_g": 2500, "capacity": 3, "units_on_shelf": 2},
+            clock(),
+        )
+    session.close()
+    return "A", "1"
 
 
 def _subscribe(app: Flask, clock: FrozenClock) -> tuple[int, int]:

@@ -32,6 +32,9 @@ class EventType(enum.StrEnum):
     PRODUCT_CREATED = "product.created"
     PRODUCT_UPDATED = "product.updated"
     PRODUCT_DEACTIVATED = "product.deactivated"
+    HELP_REQUESTED = "help.requested"
+    HELP_ACKNOWLEDGED = "help.acknowledged"
+    HELP_ESCALATED = "help.escalated"
 
 
 @dataclass(frozen=True)

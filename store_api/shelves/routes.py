@@ -1,0 +1,196 @@
+"""The planogram, /api/v1/lanes (the owner edits; sellers, devices read), and help alerts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+
+from store_api import context, db
+from store_api.auth import current_caller, require
+from store_api.blueprint import Blueprint
+from store_api.errors import ErrorCode, Invalid
+from store_api.keys.models import Role
+from store_api.shelves import service
+from store_api.shelves.models import HelpAlert, Lane
+from store_api.shelves.schemas import (
+    NAME_PATTERN,
+    AlertQueryArgsSchema,
+    AlertSchema,
+    DeviceSchema,
+    FootfallHourSchema,
+    FootfallQueryArgsSchema,
+    LanePutSchema,
+    LaneQueryArgsSchema,
+    LaneSchema,
+    TaskSchema,
+)
+
+blp = Blueprint("lanes", __name__, url_prefix="/api/v1", description="The shelf planogram.")
+
+# Sellers refill lanes and devices (labels, the bridge) show what a lane holds.
+READERS = (Role.OWNER, Role.SELLER, Role.DEVICE)
+# What goes where on the shelves is the owner's call.
+EDITORS = (Role.OWNER,)
+# Sellers answer help alerts; the owner watches how fast.
+HELPERS = (Role.OWNER, Role.SELLER)
+_ID = "int(max=2147483647)"
+
+# Footfall next to sales is the owner's view of the shop; sellers look after the devices too.
+REPORT_READERS = (Role.OWNER,)
+DEVICE_READERS = (Role.OWNER, Role.SELLER)
+
+sensors_blp = Blueprint(
+    "sensors", __name__, url_prefix="/api/v1", description="Footfall and shelf devices."
+)
+
+alerts_blp = Blueprint(
+    "alerts", __name__, url_prefix="/api/v1", description="Customers waiting for help."
+)
+
+
+def _store() -> str:
+    store: str = current_app.config["STORE_ID"]
+    return store
+
+
+def _lane_dict(lane: Lane) -> dict[str, Any]:
+    return {
+        "shelf": lane.shelf,
+        "lane": lane.lane,
+        "sku": lane.sku,
+        "unit_weight_g": lane.unit_weight_g,
+        "capacity": lane.capacity,
+        "tolerance_g": lane.tolerance_g,
+        "units_on_shelf": lane.units_on_shelf,
+        "last_grams": lane.last_grams,
+        "last_reading_at": lane.last_reading_at,
+        "wrong_item": lane.wrong_item_since is not None,
+        "wrong_item_since": lane.wrong_item_since,
+        "updated_at": lane.updated_at,
+    }
+
+
+@blp.route("/lanes")
+class Lanes(MethodView):
+    @require(*READERS)
+    @blp.arguments(LaneQueryArgsSchema, location="query")
+    @blp.response(200, LaneSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """The planogram: every lane with its product, units on the shelf and flags."""
+        session = db.get_session()
+        with db.read(session):
+            return [_lane_dict(lane) for lane in service.list_lanes(session, _store(), **args)]
+
+
+@blp.route("/lanes/<shelf>/<lane>")
+class LaneByName(MethodView):
+    @require(*READERS)
+    @blp.response(200, LaneSchema)
+    def get(self, shelf: str, lane: str) -> dict[str, Any]:
+        """One lane: its product, unit weight, capacity, units on the shelf, wrong item."""
+        session = db.get_session()
+        with db.read(session):
+            return _lane_dict(service.get_lane(session, _store(), shelf, lane))
+
+    @require(*EDITORS)
+    @blp.arguments(LanePutSchema)
+    @blp.response(200, LaneSchema)
+    def put(self, data: dict[str, Any], shelf: str, lane: str) -> dict[str, Any]:
+        """Put a product in a lane (create or replace); optionally say how many units."""
+        bad = {
+            name: ["1-64 characters of A-Z a-z 0-9 _ . : -"]
+            for name, value in (("shelf", shelf), ("lane", lane))
+            if not re.match(NAME_PATTERN, value)
+        }
+        if bad:
+            raise Invalid(ErrorCode.VALIDATION_ERROR, "Bad shelf or lane name.", bad)
+        session = db.get_session()
+        with db.write(session):
+            return _lane_dict(
+                service.put_lane(session, _store(), shelf, lane, data, now=context.now())
+            )
+
+
+def alert_out(alert: HelpAlert) -> dict[str, Any]:
+    response = (
+        (alert.acknowledged_at - alert.raised_at).total_seconds()
+        if alert.acknowledged_at is not None
+        else None
+    )
+    return {
+        "id": alert.id,
+        "status": alert.status,
+        "zone": alert.zone,
+        "shelf": alert.shelf,
+        "lane": alert.lane,
+        "sku": alert.sku,
+        "dwell_s": alert.dwell_s,
+        "raised_at": alert.raised_at,
+        "acknowledged_at": alert.acknowledged_at,
+        "acknowledged_by": alert.acknowledged_by,
+        "escalated_at": alert.escalated_at,
+        "response_s": response,
+    }
+
+
+@alerts_blp.route("/alerts")
+class Alerts(MethodView):
+    @require(*HELPERS)
+    @alerts_blp.arguments(AlertQueryArgsSchema, location="query")
+    @alerts_blp.response(200, AlertSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """Help alerts, newest first, with their timings (``?status=open|escalated|...``)."""
+        session = db.get_session()
+        with db.read(session):
+            return [alert_out(a) for a in service.list_alerts(session, _store(), **args)]
+
+
+@alerts_blp.route(f"/alerts/<{_ID}:alert_id>/ack")
+class AlertAck(MethodView):
+    @require(*HELPERS)
+    @alerts_blp.response(200, AlertSchema)
+    def post(self, alert_id: int) -> dict[str, Any]:
+        """I'm going: the first acknowledgement is kept (who, when); repeating it is harmless."""
+        session = db.get_session()
+        with db.write(session):
+            alert = service.acknowledge(
+                session, _store(), alert_id, current_caller().name, context.now()
+            )
+            return alert_out(alert)
+
+
+@sensors_blp.route("/footfall")
+class Footfall(MethodView):
+    @require(*REPORT_READERS)
+    @sensors_blp.arguments(FootfallQueryArgsSchema, location="query")
+    @sensors_blp.response(200, FootfallHourSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[Any]:
+        """Visitors in and out per UTC hour (door counters), next to the store's sales."""
+        session = db.get_session()
+        with db.read(session):
+            return list(service.footfall(session, _store(), args["date_from"], args["date_to"]))
+
+
+@sensors_blp.route("/devices")
+class Devices(MethodView):
+    @require(*DEVICE_READERS)
+    @sensors_blp.response(200, DeviceSchema(many=True))
+    def get(self) -> list[Any]:
+        """Every sensor of the store: last seen, online (retained status / last will), battery."""
+        session = db.get_session()
+        with db.read(session):
+            return list(service.list_devices(session, _store()))
+
+
+@alerts_blp.route("/tasks")
+class Tasks(MethodView):
+    @require(*HELPERS)
+    @alerts_blp.response(200, TaskSchema(many=True))
+    def get(self) -> list[Any]:
+        """What sellers should do now: refill the lanes the scales see empty, from the backroom."""
+        session = db.get_session()
+        with db.read(session):
+            return list(service.refill_tasks(session, _store(), context.policy()))

@@ -1,0 +1,744 @@
+"""Planogram verbs and what a weight reading means in units (no Flask import).
+
+A lane's scale reports the grams on it. Whole units of the lane's product weigh
+``units * unit_weight_g``; a reading further than ``tolerance_g`` from every whole number of
+units means something else was put back ("wrong item"): the lane is flagged and its unit
+count is left as it was until a whole reading comes again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from store_api.catalog.models import Product
+from store_api.errors import ErrorCode, Invalid, NotFound
+from store_api.events import service as events
+from store_api.events.service import EventType, NewEvent, emit
+from store_api.recommendations import service as recommendations
+from store_api.sensors.models import SensorDevice, SensorEvent
+from store_api.shelves.models import HelpAlert, LabelFeed, LabelState, Lane, Zone
+from store_api.stock.models import Reason, StockMovement
+from store_api.stock.service import StockPolicy, stock_for
+
+
+@dataclass(frozen=True)
+class Units:
+    """What a reading means: the nearest whole number of units, and how far off it is."""
+
+    units: int
+    off_by_g: float
+    whole: bool
+
+
+def units_from_weight(grams: float, unit_weight_g: float, tolerance_g: float) -> Units:
+    """Pure: ``grams`` on a lane of ``unit_weight_g`` items, within ``tolerance_g``."""
+    units = max(0, round(grams / unit_weight_g))
+    off_by = grams - units * unit_weight_g
+    return Units(units=units, off_by_g=off_by, whole=abs(off_by) <= tolerance_g)
+
+
+@dataclass(frozen=True)
+class WeightReading:
+    shelf: str
+    lane: str
+    grams: float
+    ts: dt.datetime
+
+
+@dataclass(frozen=True)
+class LaneChange:
+    """What one reading changed on a lane (units taken are ``before - after`` when > 0)."""
+
+    store: str
+    shelf: str
+    lane: str
+    sku: str
+    units_before: int | None
+    units_after: int | None
+    wrong_item: bool  # the reading is not whole units of the lane's product
+    ts: dt.datetime
+
+
+def apply_weight(store: str, lane: Lane, reading: WeightReading) -> LaneChange | None:
+    """Update ``lane`` from one reading; None when the reading is older than the last one."""
+    if lane.last_reading_at is not None and reading.ts < lane.last_reading_at:
+        return None  # a late redelivery must not undo a newer reading
+    measured = units_from_weight(reading.grams, lane.unit_weight_g, lane.tolerance_g)
+    before = lane.units_on_shelf
+    lane.last_grams = reading.grams
+    lane.last_reading_at = reading.ts
+    lane.updated_at = reading.ts
+    if measured.whole:
+        lane.units_on_shelf = measured.units
+        lane.wrong_item_since = None
+    elif lane.wrong_item_since is None:
+        lane.wrong_item_since = reading.ts
+    return LaneChange(
+        store=store,
+        shelf=lane.shelf,
+        lane=lane.lane,
+        sku=lane.sku,
+        units_before=before,
+        units_after=lane.units_on_shelf,
+        wrong_item=not measured.whole,
+        ts=reading.ts,
+    )
+
+
+def apply_weights(
+    session: Session, store: str, readings: Sequence[WeightReading]
+) -> list[LaneChange]:
+    """Apply readings in order to the lanes of the planogram (one query for the batch).
+
+    Readings of lanes that are not in the planogram are ignored (the events stay stored).
+    """
+    if not readings:
+        return []
+    keys = {(r.shelf, r.lane) for r in readings}
+    lanes = {
+        (lane.shelf, lane.lane): lane
+        for lane in session.scalars(
+            select(Lane).where(Lane.store == store, tuple_(Lane.shelf, Lane.lane).in_(keys))
+        )
+    }
+    changes = []
+    for reading in readings:
+        lane = lanes.get((reading.shelf, reading.lane))
+        if lane is None:
+            continue
+        change = apply_weight(store, lane, reading)
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+# --- the planogram ----------------------------------------------------------------------
+
+
+def list_lanes(session: Session, store: str, *, sku: str | None = None) -> list[Lane]:
+    query = select(Lane).where(Lane.store == store)
+    if sku is not None:
+        query = query.where(Lane.sku == sku)
+    return list(session.scalars(query.order_by(Lane.shelf, Lane.lane)))
+
+
+def get_lane(session: Session, store: str, shelf: str, lane: str) -> Lane:
+    found = session.scalars(
+        select(Lane).where(Lane.store == store, Lane.shelf == shelf, Lane.lane == lane)
+    ).first()
+    if found is None:
+        raise NotFound(
+            ErrorCode.LANE_NOT_FOUND,
+            f"No lane {shelf}/{lane} in the planogram.",
+            {"shelf": shelf, "lane": lane},
+        )
+    return found
+
+
+def put_lane(
+    session: Session, store: str, shelf: str, lane: str, data: Mapping[str, Any], now: dt.datetime
+) -> Lane:
+    """Create or replace a lane. A new product (or a count) resets what the scale saw."""
+    sku = data["sku"]
+    if session.scalars(select(Product.id).where(Product.sku == sku)).first() is None:
+        raise Invalid(ErrorCode.PRODUCT_NOT_FOUND, f"No product with SKU {sku}.", {"sku": [sku]})
+    found = session.scalars(
+        select(Lane)
+        .where(Lane.store == store, Lane.shelf == shelf, Lane.lane == lane)
+        .with_for_update()
+    ).first()
+    if found is None:
+        found = Lane(store=store, shelf=shelf, lane=lane, sku=sku, units_on_shelf=None)
+        session.add(found)
+    elif found.sku != sku:
+        found.units_on_shelf = None
+        found.last_grams = None
+        found.last_reading_at = None
+        found.wrong_item_since = None
+    found.sku = sku
+    found.unit_weight_g = float(data["unit_weight_g"])
+    found.capacity = int(data["capacity"])
+    tolerance = data.get("tolerance_g")
+    found.tolerance_g = (
+        default_tolerance(found.unit_weight_g) if tolerance is None else float(tolerance)
+    )
+    if data.get("units_on_shelf") is not None:
+        found.units_on_shelf = int(data["units_on_shelf"])
+        found.wrong_item_since = None
+    found.updated_at = now
+    session.flush()
+    return found
+
+
+def default_tolerance(unit_weight_g: float) -> float:
+    """A quarter of a unit, at least 5 g (scale noise), when the planogram does not say."""
+    return max(5.0, unit_weight_g / 4)
+
+
+def seed_lanes(
+    session: Session, store: str, rows: Iterable[Mapping[str, Any]], now: dt.datetime
+) -> int:
+    """Load planogram rows (shelf, lane, sku, unit_weight_g, capacity, units_on_shelf)."""
+    count = 0
+    for row in rows:
+        put_lane(session, store, row["shelf"], row["lane"], row, now)
+        count += 1
+    return count
+
+
+# --- help needed: a customer lingers at a lane ------------------------------------------
+
+
+@dataclass(frozen=True)
+class HelpSettings:
+    """Plain values (no Flask): the API, the CLI and the bridge build it from the config."""
+
+    policy: StockPolicy
+    escalate_after_s: float = 120.0
+    seller_nearby_s: float = 300.0
+    recommender_dir: Path | None = None
+    accessory_category: str = "Accessoires"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], instance_path: Path) -> HelpSettings:
+        configured = str(config.get("RECOMMENDER_DIR") or "")
+        return cls(
+            policy=StockPolicy.from_config(config),
+            escalate_after_s=float(config["HELP_ESCALATE_AFTER_SECONDS"]),
+            seller_nearby_s=float(config["HELP_SELLER_NEARBY_SECONDS"]),
+            recommender_dir=Path(configured) if configured else instance_path / "recommender",
+            accessory_category=str(config.get("RECOMMENDER_ACCESSORY_CATEGORY", "Accessoires")),
+        )
+
+
+@dataclass(frozen=True)
+class PresenceReading:
+    zone: str
+    occupied: bool
+    ts: dt.datetime
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the sellers' tablets (published after commit by the caller)."""
+
+    store: str
+    payload: dict[str, Any]
+
+
+def apply_presence(
+    session: Session, store: str, readings: Sequence[PresenceReading], settings: HelpSettings
+) -> list[Notice]:
+    """Follow visits in the zones; raise a help alert when a visit outlasts its threshold.
+
+    A sensor says "occupied" again while someone stays (a heartbeat); the dwell is the device
+    time since the first "occupied" of the visit. One alert per visit, and none while a seller
+    who acknowledged an alert of this zone is presumed nearby (``seller_nearby_s``).
+    """
+    if not readings:
+        return []
+    names = {r.zone for r in readings}
+    zones = {
+        z.zone: z
+        for z in session.scalars(select(Zone).where(Zone.store == store, Zone.zone.in_(names)))
+    }
+    notices = []
+    for reading in readings:
+        zone = zones.get(reading.zone)
+        if zone is None:
+            continue
+        if zone.last_presence_at is not None and reading.ts < zone.last_presence_at:
+            continue  # late: a newer reading already spoke
+        zone.last_presence_at = reading.ts
+        if not reading.occupied:
+            zone.occupied_since = None
+            continue
+        if zone.occupied_since is None:
+            zone.occupied_since = reading.ts
+        dwell = (reading.ts - zone.occupied_since).total_seconds()
+        if dwell >= zone.dwell_threshold_s and _may_ask_for_help(session, zone, settings):
+            notices.append(raise_help(session, zone, dwell, reading.ts, settings))
+    return notices
+
+
+def _may_ask_for_help(session: Session, zone: Zone, settings: HelpSettings) -> bool:
+    assert zone.occupied_since is not None
+    nearby_since = zone.occupied_since - dt.timedelta(seconds=settings.seller_nearby_s)
+    blocking = session.scalars(
+        select(HelpAlert.id)
+        .where(HelpAlert.store == zone.store, HelpAlert.zone == zone.zone)
+        .where(
+            (HelpAlert.raised_at >= zone.occupied_since)  # already asked for this visit
+            | (HelpAlert.acknowledged_at >= nearby_since)  # a seller went there lately
+        )
+        .limit(1)
+    ).first()
+    return blocking is None
+
+
+def raise_help(
+    session: Session, zone: Zone, dwell_s: float, now: dt.datetime, settings: HelpSettings
+) -> Notice:
+    """Store an alert and say it (outbox ``help.requested``); return the tablets' notice."""
+    lane = session.scalars(
+        select(Lane).where(
+            Lane.store == zone.store, Lane.shelf == zone.shelf, Lane.lane == zone.lane
+        )
+    ).first()
+    alert = HelpAlert(
+        store=zone.store,
+        zone=zone.zone,
+        shelf=zone.shelf,
+        lane=zone.lane,
+        sku=lane.sku if lane else None,
+        dwell_s=dwell_s,
+        raised_at=now,
+    )
+    session.add(alert)
+    session.flush()
+    payload = {
+        **alert_dict(alert),
+        **product_context(session, lane, settings),
+    }
+    emit(
+        session,
+        [NewEvent(EventType.HELP_REQUESTED, payload, sku=alert.sku, key=f"help-{alert.id}")],
+        now=now,
+    )
+    return Notice(zone.store, {"type": EventType.HELP_REQUESTED.value, **payload})
+
+
+def product_context(session: Session, lane: Lane | None, settings: HelpSettings) -> dict[str, Any]:
+    """What a seller needs on the way: the product, its price, availability, suggestions."""
+    if lane is None:
+        return {"product": None, "availability": None, "suggestions": []}
+    product = session.scalars(select(Product).where(Product.sku == lane.sku)).first()
+    if product is None:
+        return {"product": None, "availability": None, "suggestions": []}
+    stock = stock_for(session, [lane.sku], settings.policy).get(lane.sku)
+    holder = (
+        recommendations.holder_for(settings.recommender_dir)
+        if settings.recommender_dir is not None and settings.recommender_dir.is_dir()
+        else None
+    )
+    suggested = recommendations.recommend_for_product(
+        session,
+        lane.sku,
+        kind="complements",
+        limit=3,
+        policy=settings.policy,
+        holder=holder,
+        accessory_category=settings.accessory_category,
+    )
+    return {
+        "product": {"sku": product.sku, "name": product.name, "price": str(product.price)},
+        "availability": {
+            "on_shelf": lane.units_on_shelf,
+            "available": stock.available if stock else 0,
+            "at": {loc.location: loc.available for loc in stock.locations} if stock else {},
+        },
+        "suggestions": [
+            {"sku": s.sku, "name": s.name, "price": str(s.price), "available": s.available}
+            for s in suggested.items
+        ],
+    }
+
+
+def alert_dict(alert: HelpAlert) -> dict[str, Any]:
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "alert_id": alert.id,
+        "status": alert.status,
+        "zone": alert.zone,
+        "shelf": alert.shelf,
+        "lane": alert.lane,
+        "sku": alert.sku,
+        "dwell_s": round(alert.dwell_s, 1),
+        "raised_at": iso(alert.raised_at),
+        "acknowledged_at": iso(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by,
+        "escalated_at": iso(alert.escalated_at),
+    }
+
+
+def acknowledge(
+    session: Session, store: str, alert_id: int, by: str, now: dt.datetime
+) -> HelpAlert:
+    """A seller goes: the first acknowledgement counts, later ones change nothing."""
+    alert = session.scalars(
+        select(HelpAlert)
+        .where(HelpAlert.store == store, HelpAlert.id == alert_id)
+        .with_for_update()
+    ).first()
+    if alert is None:
+        raise NotFound(
+            ErrorCode.ALERT_NOT_FOUND, f"No help alert {alert_id}.", {"alert_id": alert_id}
+        )
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = now
+        alert.acknowledged_by = by
+        emit(
+            session,
+            [
+                NewEvent(
+                    EventType.HELP_ACKNOWLEDGED,
+                    alert_dict(alert),
+                    sku=alert.sku,
+                    key=f"help-{alert.id}",
+                )
+            ],
+            now=now,
+        )
+    return alert
+
+
+def escalate_due(
+    session: Session, store: str, now: dt.datetime, settings: HelpSettings
+) -> list[Notice]:
+    """Alerts nobody acknowledged within ``escalate_after_s``: escalate each once."""
+    cutoff = now - dt.timedelta(seconds=settings.escalate_after_s)
+    due = list(
+        session.scalars(
+            select(HelpAlert)
+            .where(
+                HelpAlert.store == store,
+                HelpAlert.acknowledged_at.is_(None),
+                HelpAlert.escalated_at.is_(None),
+                HelpAlert.raised_at <= cutoff,
+            )
+            .order_by(HelpAlert.id)
+            .with_for_update()
+        )
+    )
+    for alert in due:
+        alert.escalated_at = now
+    emit(
+        session,
+        [
+            NewEvent(EventType.HELP_ESCALATED, alert_dict(a), sku=a.sku, key=f"help-{a.id}")
+            for a in due
+        ],
+        now=now,
+    )
+    return [Notice(store, {"type": EventType.HELP_ESCALATED.value, **alert_dict(a)}) for a in due]
+
+
+def list_alerts(
+    session: Session, store: str, *, status: str | None = None, limit: int = 100
+) -> list[HelpAlert]:
+    query = select(HelpAlert).where(HelpAlert.store == store)
+    if status == "acknowledged":
+        query = query.where(HelpAlert.acknowledged_at.is_not(None))
+    elif status == "open":
+        query = query.where(HelpAlert.acknowledged_at.is_(None), HelpAlert.escalated_at.is_(None))
+    elif status == "escalated":
+        query = query.where(
+            HelpAlert.acknowledged_at.is_(None), HelpAlert.escalated_at.is_not(None)
+        )
+    return list(session.scalars(query.order_by(HelpAlert.id.desc()).limit(limit)))
+
+
+def put_zone(
+    session: Session,
+    store: str,
+    zone: str,
+    shelf: str,
+    lane: str,
+    dwell_threshold_s: int,
+) -> Zone:
+    found = session.scalars(select(Zone).where(Zone.store == store, Zone.zone == zone)).first()
+    if found is None:
+        found = Zone(store=store, zone=zone)
+        session.add(found)
+    found.shelf, found.lane, found.dwell_threshold_s = shelf, lane, dwell_threshold_s
+    session.flush()
+    return found
+
+
+# --- shelf labels ------------------------------------------------------------------------
+
+# The events after which a label may show something else.
+LABEL_EVENT_TYPES = ("product.*", "stock.changed")
+# Stock a customer can take home today (the rest is for the webshop).
+ONLINE_ONLY_LOCATIONS = frozenset({"warehouse"})
+
+
+def label_name(shelf: str, lane: str) -> str:
+    return f"{shelf}-{lane}"
+
+
+def availability(here: int, total: int, low_threshold: int) -> str:
+    """What the label says: in stock, last units, or order online."""
+    if here > low_threshold:
+        return "in_stock"
+    if here > 0:
+        return "last_units"
+    return "order_online"
+
+
+def desired_labels(
+    session: Session, lanes: Sequence[Lane], settings: HelpSettings
+) -> dict[int, dict[str, Any]]:
+    """The state each lane's label should show, by lane id."""
+    skus = sorted({lane.sku for lane in lanes})
+    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    stock = stock_for(session, skus, settings.policy)
+    holder = (
+        recommendations.holder_for(settings.recommender_dir)
+        if settings.recommender_dir is not None and settings.recommender_dir.is_dir()
+        else None
+    )
+    states = {}
+    for lane in lanes:
+        product = products.get(lane.sku)
+        levels = stock.get(lane.sku)
+        here = (
+            sum(
+                loc.available
+                for loc in levels.locations
+                if loc.location not in ONLINE_ONLY_LOCATIONS
+            )
+            if levels
+            else 0
+        )
+        total = levels.available if levels else 0
+        threshold = (
+            product.low_stock_threshold
+            if product is not None and product.low_stock_threshold is not None
+            else settings.policy.low_stock_threshold
+        )
+        suggestion = None
+        if product is not None and product.active:
+            items = recommendations.recommend_for_product(
+                session,
+                lane.sku,
+                kind="complements",
+                limit=1,
+                policy=settings.policy,
+                holder=holder,
+                accessory_category=settings.accessory_category,
+            ).items
+            if items:
+                suggestion = {
+                    "sku": items[0].sku,
+                    "name": items[0].name,
+                    "price": str(items[0].price),
+                }
+        states[lane.id] = {
+            "label": label_name(lane.shelf, lane.lane),
+            "sku": lane.sku,
+            "name": product.name if product else None,
+            "price": str(product.price) if product else None,
+            "availability": availability(here, total, threshold)
+            if product is not None and product.active
+            else "order_online",
+            "suggestion": suggestion,
+        }
+    return states
+
+
+def sync_labels(
+    session: Session,
+    store: str,
+    settings: HelpSettings,
+    now: dt.datetime,
+    *,
+    skus: Iterable[str] | None = None,
+) -> list[LabelState]:
+    """Bring label states up to date (all lanes, or those of ``skus``); return the changed."""
+    query = select(Lane).where(Lane.store == store)
+    if skus is not None:
+        wanted = set(skus)
+        missing = select(LabelState.label).where(LabelState.store == store)
+        known = set(session.scalars(missing))
+        lanes = [
+            lane
+            for lane in session.scalars(query)
+            if lane.sku in wanted or label_name(lane.shelf, lane.lane) not in known
+        ]
+    else:
+        lanes = list(session.scalars(query))
+    if not lanes:
+        return []
+    desired = desired_labels(session, lanes, settings)
+    current = {
+        s.label: s for s in session.scalars(select(LabelState).where(LabelState.store == store))
+    }
+    changed = []
+    for lane in lanes:
+        state = desired[lane.id]
+        found = current.get(state["label"])
+        if found is None:
+            found = LabelState(
+                store=store, label=state["label"], shelf=lane.shelf, lane=lane.lane, sku=lane.sku
+            )
+            session.add(found)
+        elif found.state == state:
+            continue
+        found.sku, found.state, found.updated_at = lane.sku, state, now
+        changed.append(found)
+    session.flush()
+    return changed
+
+
+def poll_labels(
+    session: Session, store: str, settings: HelpSettings, now: dt.datetime, limit: int = 1000
+) -> list[LabelState]:
+    """Follow the outbox from the stored cursor; update the labels the new events touch."""
+    feed = session.get(LabelFeed, store, with_for_update=True)
+    if feed is None:
+        # First run: every label from scratch, then follow the outbox from here.
+        feed = LabelFeed(store=store, after_seq=events.last_seq(session))
+        session.add(feed)
+        return sync_labels(session, store, settings, now)
+    page = events.read(session, after=feed.after_seq, limit=limit, types=LABEL_EVENT_TYPES)
+    feed.after_seq = page.next_after
+    return sync_labels(
+        session, store, settings, now, skus={e.sku for e in page.events if e.sku is not None}
+    )
+
+
+def label_states(session: Session, store: str) -> list[LabelState]:
+    return list(
+        session.scalars(
+            select(LabelState).where(LabelState.store == store).order_by(LabelState.label)
+        )
+    )
+
+
+# --- footfall and device health --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FootfallHour:
+    hour: dt.datetime  # UTC, start of the hour
+    visitors_in: int
+    visitors_out: int
+    sales: int  # store sales (committed reservations' ledger rows)
+    units_sold: int
+
+
+def _hour(ts: dt.datetime) -> dt.datetime:
+    return ts.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def footfall(
+    session: Session, store: str, start: dt.datetime, end: dt.datetime
+) -> list[FootfallHour]:
+    """Door counts per UTC hour in [start, end), next to the store's sales in that hour."""
+    first, last = _hour(start), _hour(end - dt.timedelta(microseconds=1))
+    hours: dict[dt.datetime, list[int]] = {}
+    at = first
+    while at <= last:
+        hours[at] = [0, 0, 0, 0]
+        at += dt.timedelta(hours=1)
+    counts = session.execute(
+        select(SensorEvent.ts, SensorEvent.payload).where(
+            SensorEvent.store == store,
+            SensorEvent.kind == "footfall",
+            SensorEvent.ts >= start,
+            SensorEvent.ts < end,
+        )
+    )
+    for ts, payload in counts:
+        row = hours.get(_hour(ts))
+        if row is not None:
+            row[0 if payload.get("direction") == "in" else 1] += int(payload.get("count", 0))
+    sold = session.execute(
+        select(StockMovement.created_at, StockMovement.delta_on_hand).where(
+            StockMovement.reason == Reason.SALE.value,
+            StockMovement.created_at >= start,
+            StockMovement.created_at < end,
+        )
+    )
+    for ts, delta in sold:
+        row = hours.get(_hour(ts))
+        if row is not None:
+            row[2] += 1
+            row[3] += -delta
+    return [FootfallHour(hour, *values) for hour, values in hours.items()]
+
+
+def list_devices(session: Session, store: str) -> list[SensorDevice]:
+    return list(
+        session.scalars(
+            select(SensorDevice).where(SensorDevice.store == store).order_by(SensorDevice.device_id)
+        )
+    )
+
+
+# --- tasks for sellers -------------------------------------------------------------------
+
+REFILL_FROM = "backroom"
+
+
+@dataclass(frozen=True)
+class RefillTask:
+    shelf: str
+    lane: str
+    sku: str
+    name: str
+    units_on_shelf: int
+    capacity: int
+    backroom_available: int
+
+    @property
+    def quantity(self) -> int:
+        return min(self.capacity - self.units_on_shelf, self.backroom_available)
+
+    @property
+    def text(self) -> str:
+        return (
+            f"Refill lane {self.shelf}{self.lane}: {self.quantity} x {self.name} from the backroom"
+        )
+
+
+def refill_tasks(session: Session, store: str, policy: StockPolicy) -> list[RefillTask]:
+    """Empty lanes (as the scales say) whose product waits in the backroom."""
+    empty = list(
+        session.scalars(
+            select(Lane)
+            .where(Lane.store == store, Lane.units_on_shelf == 0)
+            .order_by(Lane.shelf, Lane.lane)
+        )
+    )
+    if not empty:
+        return []
+    skus = sorted({lane.sku for lane in empty})
+    stock = stock_for(session, skus, policy)
+    names = {
+        sku: name
+        for sku, name in session.execute(
+            select(Product.sku, Product.name).where(Product.sku.in_(skus))
+        )
+    }
+    tasks = []
+    for lane in empty:
+        levels = stock.get(lane.sku)
+        backroom = sum(
+            loc.available
+            for loc in (levels.locations if levels else [])
+            if loc.location == REFILL_FROM
+        )
+        if backroom > 0 and lane.capacity > 0:
+            tasks.append(
+                RefillTask(
+                    lane.shelf,
+                    lane.lane,
+                    lane.sku,
+                    names.get(lane.sku, lane.sku),
+                    0,
+                    lane.capacity,
+                    backroom,
+                )
+            )
+    return tasks
