@@ -469,3 +469,31 @@ def test_a_demo_sized_shop_fits_and_answers_for_every_item() -> None:
         assert not {s.item for s in complements} & set(context)
         assert all(s.item != skus[n] for s in model.alternatives(skus[n], k=5))
         assert model.next_items(visits[n][:3], k=5)
+
+
+def test_the_holdout_check_finds_a_pair_bought_together_every_time() -> None:
+    from recommender.evaluation.holdout import holdout_metrics
+
+    day = 86_400.0
+    # Every basket pairs a washer with its kit (or a fridge with its filter): whichever item
+    # is hidden, the other one names it, so the hit rate is 1.
+    baskets = [["W1", "K1"] if i % 2 else ["F1", "H1"] for i in range(40)]
+    data = TrainingData(
+        baskets=baskets,
+        basket_times=[i * day for i in range(40)],
+        items={
+            "W1": ItemInfo("Lave-linge"),
+            "K1": ItemInfo("Accessoires"),
+            "F1": ItemInfo("Réfrigérateurs"),
+            "H1": ItemInfo("Accessoires"),
+        },
+    )
+
+    metrics = holdout_metrics(data, test_days=10)
+
+    assert metrics["cases"] == 11
+    assert metrics["hr@10"] == 1.0
+    assert metrics["mrr@10"] == 1.0
+    assert holdout_metrics(TrainingData(baskets=baskets[:5], basket_times=[0.0] * 5))[
+        "holdout"
+    ].startswith("skipped")

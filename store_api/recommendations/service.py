@@ -278,16 +278,18 @@ def train(
     Reads only; the caller frames the (read) transaction. The version directory holds the
     model pair and the best-sellers of the same snapshot (``fallback.json``).
     """
+    from recommender.evaluation.holdout import holdout_metrics
     from recommender.model import ShopModel
 
     started = time.perf_counter()
     data = training_data(session)
     fallback = build_fallback(session, accessory_category)
     model = ShopModel().fit(data)
+    metrics = holdout_metrics(data)
     version = f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
     path = artifact_path(directory, version)
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    model.save(path, metrics=metrics)
     (path.parent / FALLBACK_FILE).write_text(json.dumps(asdict(fallback), ensure_ascii=False))
     publish(directory, version)
     metadata = json.loads(path.with_name(ARTIFACT + ".json").read_text())
