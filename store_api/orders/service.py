@@ -117,7 +117,6 @@ def place_order(
     order_id = uuid.uuid4()
     changes = []
     per_level: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # level id -> [on_hand, reserved]
-    level_rows = {row.id: row for row in levels}
     for line_allocs in allocations:
         for alloc in line_allocs:
             level = by_sku[alloc["sku"]][alloc["location"]]
@@ -141,7 +140,7 @@ def place_order(
             },
         )
         if after is None:  # locks make this unreachable; refuse rather than oversell
-            raise RuntimeError(f"stock level {level_rows[level_id].id} changed under lock")
+            raise RuntimeError(f"stock level {level_id} changed under lock")
         changes.append(journal.Change(after, -take, -from_reserved))
 
     for res in held.values():
@@ -177,22 +176,20 @@ def place_order(
     session.flush()
     # One multi-row INSERT without RETURNING (the ORM would insert lines one by one on SQLite).
     session.execute(insert(OrderLine), line_rows)
-    reserved_payloads = []
-    for res in held.values():
-        reserved_payloads.append(
-            NewEvent(EventType.RESERVATION_COMMITTED, stock.reservation_payload(res), sku=res.sku)
-        )
-    journal.record(
+    stock.record(
         session,
         changes,
         reason=Reason.ORDER,
         actor=actor,
         reference=str(order_id),
         now=now,
-        default_threshold=policy.low_stock_threshold,
+        policy=policy,
         extra_events=[
             NewEvent(EventType.ORDER_CREATED, order.snapshot, key=f"order:{order_id}"),
-            *reserved_payloads,
+            *(
+                NewEvent(EventType.RESERVATION_COMMITTED, stock.reservation_payload(r), sku=r.sku)
+                for r in held.values()
+            ),
         ],
     )
     return order, False
@@ -419,14 +416,14 @@ def cancel_order(
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = now
     session.flush()
-    journal.record(
+    stock.record(
         session,
         changes,
         reason=Reason.ORDER_CANCEL,
         actor=actor,
         reference=str(order.id),
         now=now,
-        default_threshold=policy.low_stock_threshold,
+        policy=policy,
         extra_events=[
             NewEvent(EventType.ORDER_CANCELLED, snapshot(order), key=f"order:{order.id}")
         ],

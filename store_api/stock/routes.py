@@ -40,24 +40,6 @@ RESERVERS = (Role.OWNER, Role.SELLER, Role.WEBSHOP)
 STOCK_KEEPERS = (Role.OWNER, Role.SELLER)
 
 
-def _stock_dict(stock: service.ProductStock) -> dict[str, Any]:
-    return {
-        "sku": stock.sku,
-        "on_hand": stock.on_hand,
-        "reserved": stock.reserved,
-        "available": stock.available,
-        "locations": [
-            {
-                "location": loc.location,
-                "on_hand": loc.on_hand,
-                "reserved": loc.reserved,
-                "available": loc.available,
-            }
-            for loc in stock.locations
-        ],
-    }
-
-
 @blp.route("/stock")
 class StockList(MethodView):
     @require(*ALL_ROLES)
@@ -70,7 +52,7 @@ class StockList(MethodView):
         with db.read(session):
             found = service.stock_for(session, skus, context.policy())
         return {
-            "items": [_stock_dict(found[sku]) for sku in skus if sku in found],
+            "items": [found[sku] for sku in skus if sku in found],
             "unknown_skus": [sku for sku in skus if sku not in found],
         }
 
@@ -79,11 +61,11 @@ class StockList(MethodView):
 class StockBySku(MethodView):
     @require(*ALL_ROLES)
     @blp.response(200, ProductStockSchema)
-    def get(self, sku: str) -> dict[str, Any]:
+    def get(self, sku: str) -> service.ProductStock:
         """Stock of one product, in total and per location."""
         session = db.get_session()
         with db.read(session):
-            return _stock_dict(service.stock_of(session, sku, context.policy()))
+            return service.stock_of(session, sku, context.policy())
 
 
 @blp.route("/stock/adjustments")
@@ -91,7 +73,7 @@ class Adjustments(MethodView):
     @require(*STOCK_KEEPERS)
     @blp.arguments(AdjustmentSchema)
     @blp.response(201, ProductStockSchema)
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+    def post(self, data: dict[str, Any]) -> service.ProductStock:
         """Add or remove units at a location (delivery, return, damage, loss, correction)."""
         session = db.get_session()
         policy = context.policy()
@@ -107,7 +89,7 @@ class Adjustments(MethodView):
                 now=context.now(),
                 policy=policy,
             )
-            return _stock_dict(service.stock_of(session, data["sku"], policy))
+            return service.stock_of(session, data["sku"], policy)
 
 
 @blp.route("/stock/<string:sku>/locations/<string:location>")
@@ -115,7 +97,7 @@ class StockCount(MethodView):
     @require(*STOCK_KEEPERS)
     @blp.arguments(CountSchema)
     @blp.response(200, LocationStockSchema)
-    def put(self, data: dict[str, Any], sku: str, location: str) -> dict[str, Any]:
+    def put(self, data: dict[str, Any], sku: str, location: str) -> service.LocationStock:
         """Record an inventory count. Refused (409 stale_count) if on_hand moved meanwhile."""
         session = db.get_session()
         with db.write(session):
@@ -130,12 +112,7 @@ class StockCount(MethodView):
                 now=context.now(),
                 policy=context.policy(),
             )
-        return {
-            "location": level.location,
-            "on_hand": level.on_hand,
-            "reserved": level.reserved,
-            "available": level.available,
-        }
+        return level
 
 
 @blp.route("/stock/movements")

@@ -20,6 +20,7 @@ from sqlalchemy import Integer, Table, bindparam, case, func, insert, select, up
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
+from store_api.catalog.service import get_product
 from store_api.db import UTCDateTime
 from store_api.errors import Conflict, ErrorCode, Forbidden, InsufficientStock, Invalid, NotFound
 from store_api.events.service import EventType, NewEvent
@@ -186,7 +187,7 @@ def guarded_update(session: Session, where: Sequence[Any], values: Mapping[str, 
     return session.connection().execute(stmt).first()
 
 
-def _record(
+def record(
     session: Session,
     changes: Sequence[journal.Change],
     *,
@@ -197,6 +198,7 @@ def _record(
     policy: StockPolicy,
     extra_events: Sequence[NewEvent] = (),
 ) -> None:
+    """The ledger rows and events of one stock operation, with the shop's low-stock rule."""
     journal.record(
         session,
         changes,
@@ -302,7 +304,7 @@ def adjust(
                 "reserved": level.reserved,
             },
         )
-    _record(
+    record(
         session,
         [journal.Change(row, delta, 0)],
         reason=reason,
@@ -328,9 +330,7 @@ def count(
 ) -> LocationStock:
     """An inventory count, compare-and-set: refused if on_hand moved since it was read."""
     policy.check_location(location)
-    product = session.scalars(select(Product).where(Product.sku == sku)).one_or_none()
-    if product is None:
-        raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, f"No product with SKU {sku}.", {"sku": sku})
+    product = get_product(session, sku)
     _ensure_level(session, product.id, location, now)
     row = guarded_update(
         session,
@@ -368,7 +368,7 @@ def count(
             details,
         )
     delta = on_hand - expected_on_hand
-    _record(
+    record(
         session,
         [journal.Change(row, delta, 0)],
         reason=Reason.COUNT,
@@ -486,7 +486,7 @@ def _release_rows(
     kind = (
         EventType.RESERVATION_EXPIRED if reason == Reason.EXPIRY else EventType.RESERVATION_RELEASED
     )
-    _record(
+    record(
         session,
         changes,
         reason=reason,
@@ -596,7 +596,7 @@ def reserve(
     }
     conn.execute(_INSERT_HOLD, values)
     reservation = Reservation(**values)
-    _record(
+    record(
         session,
         [journal.Change(level, 0, quantity)],
         reason=Reason.RESERVATION,
@@ -767,7 +767,7 @@ def commit_reservation(
     reservation.reference = reference
     reservation.order_id = order_id
     session.flush()
-    _record(
+    record(
         session,
         [journal.Change(level, -q, -q)],
         reason=Reason.SALE,
@@ -827,10 +827,6 @@ def check_channel(reservation: Reservation, channels: Collection[str] | None) ->
             f"{' or '.join(sorted(channels))} reservations.",
             {"channel": reservation.channel},
         )
-
-
-def sku_of(session: Session, product_id: int) -> str:
-    return session.scalars(select(Product.sku).where(Product.id == product_id)).one()
 
 
 # --- drift check ---------------------------------------------------------------------
