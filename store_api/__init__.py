@@ -38,6 +38,9 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app)
     app.extensions["comptoir_api"] = api
     _register_blueprints(api)
+    from store_api.analytics.dashboard import bp as dashboard_bp
+
+    app.register_blueprint(dashboard_bp)
     errors.init_app(app)
     cli.init_app(app)
 
@@ -49,7 +52,9 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(api: Api) -> None:
+    from store_api.analytics.routes import blp as analytics_blp
     from store_api.catalog.routes import blp as catalog_blp
+    from store_api.clickstream.routes import blp as clickstream_blp
     from store_api.events.routes import blp as events_blp
     from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
@@ -74,5 +79,7 @@ def _register_blueprints(api: Api) -> None:
         lanes_blp,
         alerts_blp,
         sensors_blp,
+        clickstream_blp,
+        analytics_blp,
     ):
         api.register_blueprint(blueprint)

@@ -13,8 +13,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from store_api import context, db
+from store_api.analytics.cli import analytics_cli
 from store_api.catalog import importer
 from store_api.catalog import service as catalog
+from store_api.clickstream.seed import seed_browsing
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.recommendations.cli import recommender_cli, seed_sales
@@ -278,3 +280,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_sales)
     app.cli.add_command(seed_planogram)
     app.cli.add_command(alerts_cli)
+    app.cli.add_command(analytics_cli)
+    app.cli.add_command(seed_browsing)

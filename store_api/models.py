@@ -1,6 +1,7 @@
 """Import every model so that ``Base.metadata`` knows all tables (Alembic, tests)."""
 
 from store_api.catalog.models import Product
+from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
 from store_api.events.models import Event, EventCounter
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
@@ -12,6 +13,7 @@ from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSu
 
 __all__ = [
     "ApiKey",
+    "ClickEvent",
     "DeadLetter",
     "Event",
     "EventCounter",
@@ -29,6 +31,8 @@ __all__ = [
     "SeqGap",
     "StockLevel",
     "StockMovement",
+    "Visit",
+    "VisitorSalt",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -1,0 +1,1 @@
+"""Browsing analytics for the owner: rollups maintained incrementally, reports, dashboard."""

@@ -1,0 +1,1 @@
+"""The webshop clickstream: cookieless collection, visits and privacy."""
