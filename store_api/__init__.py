@@ -41,6 +41,9 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     from store_api.analytics.dashboard import bp as dashboard_bp
 
     app.register_blueprint(dashboard_bp)
+    from store_api.clickstream.tracker import bp as tracker_bp
+
+    app.register_blueprint(tracker_bp)
     errors.init_app(app)
     cli.init_app(app)
 
