@@ -28,9 +28,10 @@ migrate: $(STAMP) ## Apply the database migrations (COMPTOIR_DATABASE_URL, defau
 	$(FLASK) db upgrade
 
 .PHONY: seed
-seed: migrate ## Load the demo shop, its sales history and shelf planogram (once), train the recommender, print fresh demo API keys
+seed: migrate ## Load the demo shop, its sales history, webshop browsing and shelf planogram (once), train the recommender, print fresh demo API keys
 	$(FLASK) seed --no-keys
 	$(FLASK) seed-sales
+	$(FLASK) seed-browsing
 	$(FLASK) seed-planogram
 	$(FLASK) recommender train
 	$(FLASK) keys demo
@@ -42,7 +43,7 @@ run: seed ## Install, migrate, seed and serve the demo shop on http://127.0.0.1:
 
 .PHONY: test
 test: $(STAMP) lint ## Install what tests need and run the whole suite on SQLite and on PostgreSQL
-	scripts/ensure-system-packages.sh postgresql mosquitto
+	scripts/ensure-system-packages.sh postgresql mosquitto chromium
 	COMPTOIR_TEST_DB=sqlite $(BIN)/pytest
 	COMPTOIR_TEST_DB=postgresql $(BIN)/pytest
 
@@ -69,6 +70,7 @@ bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements
 	$(BIN)/python -m bench.outbox
 	$(BIN)/python -m bench.recommendations
 	$(BIN)/python -m bench.mqtt_ingest
+	$(BIN)/python -m bench.analytics
 
 .PHONY: openapi
 openapi: $(STAMP) ## Write the OpenAPI document to openapi.json

@@ -1,1 +1,1 @@
-"""MQTT bridge for shelf devices — not built yet; see the shelf-sensors issue."""
+"""The MQTT bridge for shelf devices and sellers' tablets (docs/iot.md)."""

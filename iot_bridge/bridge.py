@@ -7,6 +7,8 @@
 * Receive Maximum bounds how many unacked messages the broker sends us at once.
 * Subscriptions are made in ``on_connect`` so that every reconnect has them.
 * A retained ``online`` status, and a last will ``offline`` on the same topic.
+* paho's network loop runs in its own thread (``loop_start``): acks and notices from the
+  writer's threads are queued for it rather than written to the socket by the caller.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -24,10 +27,10 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from iot_bridge import topics
+from iot_bridge.handlers import Outgoing
 from iot_bridge.settings import Settings
 from iot_bridge.writer import Pending, Writer
 from store_api import db
-from store_api.sensors.service import InboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +56,16 @@ class Bridge:
         self.status_topic = topics.status(settings.store_id, self.device_id)
         self.generation = 0
         self._lock = threading.Lock()
+        self._stopping = False
+        self._done = threading.Event()
         self.writer = Writer(
             settings.database_url,
             settings.store_id,
             self._ack,
+            self._publish,
             batch_size=settings.batch_size,
             batch_seconds=settings.batch_seconds,
+            timer_seconds=settings.timer_seconds,
             auto_register=settings.auto_register,
             ignore_devices=frozenset({self.device_id}),
         )
@@ -91,6 +98,14 @@ class Bridge:
     def run(self) -> None:
         """Connect (retrying with backoff) and process messages until :meth:`stop`."""
         self.writer.start()
+        # Connect once the writer process can store: the broker's first burst (up to Receive
+        # Maximum messages) would otherwise wait unacked while it starts.
+        while not self.writer.ready.wait(0.2) and not self._stopping:
+            pass
+        if self.failed or self._stopping:
+            self.writer.stop()
+            self.writer.join(timeout=15)
+            return
         self.client.connect_async(
             self.settings.host,
             self.settings.port,
@@ -98,21 +113,29 @@ class Bridge:
             clean_start=False,
             properties=self.connect_properties(),
         )
-        self.client.loop_forever(retry_first_connection=True)
+        self.client.loop_start()
+        self._done.wait()
+        self.client.loop_stop()
         self.writer.stop()
         self.writer.join()
 
     def stop(self) -> None:
         """Say offline (retained), then disconnect; unacked messages come back next time."""
+        self._stopping = True
         # Queued before the DISCONNECT packet, so it goes out first.
         self.client.publish(
             self.status_topic, status_payload(self.device_id, "offline", 0), qos=1, retain=True
         )
         self.client.disconnect()
+        if not self.client.is_connected():
+            self._done.set()  # no DISCONNECT to wait for
 
     def _writer_failed(self) -> None:
         self.failed = True
+        self._stopping = True
         self.client.disconnect()
+        if not self.client.is_connected():
+            self._done.set()
 
     # --- callbacks: never raise, never block --------------------------------------------
 
@@ -145,12 +168,16 @@ class Bridge:
         _properties: Properties | None,
     ) -> None:
         log.info("disconnected: %s", reason)
+        if self._stopping:
+            self._done.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
             self.writer.put(
                 Pending(
-                    InboundMessage(message.topic, bytes(message.payload), db.utcnow()),
+                    message.topic,
+                    bytes(message.payload),
+                    time.time(),
                     message.mid,
                     message.qos,
                     self.generation,
@@ -158,6 +185,15 @@ class Bridge:
             )
         except Exception:  # a callback must not raise: the message will come back unacked
             log.exception("could not queue a message")
+
+    def _publish(self, message: Outgoing) -> None:
+        """What the handlers asked for, once their transaction committed (writer thread)."""
+        try:
+            self.client.publish(
+                message.topic, message.payload, qos=message.qos, retain=message.retain
+            )
+        except Exception:
+            log.exception("could not publish to %s", message.topic)
 
     def _ack(self, pending: Pending) -> None:
         if pending.qos == 0 or pending.generation != self.generation:

@@ -2,33 +2,33 @@
 
 The writer calls :func:`handle_batch` inside the transaction that stored the events, so a
 handler's writes commit (or roll back) together with them and before the broker gets its acks.
-Handlers never publish inside the transaction: they return the messages to send, and in the
-bridge's writer process those go out from an ``after_commit`` hook (a rolled-back batch must
-not have told a tablet anything; its retry computes them again).
+Handlers never publish: they return the messages to send, and the bridge publishes them on its
+own MQTT connection once the transaction has committed (a rolled-back batch must not have told
+a tablet anything; its retry computes them again). :func:`tick` is the same for what happens
+with time rather than with messages (escalations, shelf vs system), run on the bridge's timer.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
-import multiprocessing
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from iot_bridge import settings as bridge_settings
-from iot_bridge.payloads import SensorReading
+from iot_bridge import topics
+from iot_bridge.payloads import Ack, SensorReading
 from store_api import config
+from store_api.errors import NotFound
+from store_api.sensors.service import InboundMessage, dead_letter
 from store_api.shelves import service as shelves
 
 log = logging.getLogger(__name__)
-
-# The name writer.py gives its child process: only there do handlers publish themselves.
-WRITER_PROCESS = "comptoir-writer"
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,10 @@ class Outgoing:
     retain: bool = False
 
 
-def staff_notice(notice: shelves.Notice, tablet: str = "all") -> Outgoing:
+def staff_notice(notice: shelves.Notice, tablet: str = topics.ALL_TABLETS) -> Outgoing:
     return Outgoing(
-        f"comptoir/v1/{notice.store}/staff/{tablet}/notify",
-        json.dumps(notice.payload, separators=(",", ":")).encode(),
+        topics.staff_notify(notice.store, tablet),
+        json.dumps(notice.payload, separators=(",", ":"), ensure_ascii=False).encode(),
     )
 
 
@@ -53,8 +53,18 @@ def help_settings() -> shelves.HelpSettings:
     return shelves.HelpSettings.from_config(config.load(), bridge_settings.ROOT / "instance")
 
 
-def handle_batch(session: Session, events: Sequence[SensorReading]) -> list[Outgoing]:
-    """Apply the newly stored (not duplicate) events of one batch; return what to publish."""
+@functools.cache
+def discrepancy_settings() -> shelves.DiscrepancySettings:
+    return shelves.DiscrepancySettings.from_config(config.load())
+
+
+def handle_batch(
+    session: Session,
+    events: Sequence[SensorReading],
+    acks: Sequence[tuple[Ack, InboundMessage]] = (),
+) -> list[Outgoing]:
+    """Apply the newly stored (not duplicate) events of one batch and the tablets'
+    acknowledgements; return what to publish once the batch has committed."""
     weights: dict[str, list[shelves.WeightReading]] = defaultdict(list)
     presences: dict[str, list[shelves.PresenceReading]] = defaultdict(list)
     for reading in events:
@@ -70,55 +80,52 @@ def handle_batch(session: Session, events: Sequence[SensorReading]) -> list[Outg
             presences[topic.store].append(
                 shelves.PresenceReading(topic.zone, bool(reading.payload["occupied"]), reading.ts)
             )
-    outgoing: list[Outgoing] = []
+    notices: list[shelves.Notice] = []
     for store, lane_readings in weights.items():
         # Device time orders the readings of a lane (a batch may mix devices' arrival order).
         lane_readings.sort(key=lambda r: r.ts)
-        shelves.apply_weights(session, store, lane_readings)
+        changes = shelves.apply_weights(session, store, lane_readings)
+        notices += shelves.refill_notices(session, store, changes, help_settings().policy)
     for store, zone_readings in presences.items():
         zone_readings.sort(key=lambda r: r.ts)
-        settings = help_settings()
-        notices = shelves.apply_presence(session, store, zone_readings, settings)
-        # Presence sensors beat every few seconds: a good moment to escalate forgotten alerts
-        # (in device time, as dwells are: one clock for both).
-        notices += shelves.escalate_due(session, store, zone_readings[-1].ts, settings)
-        outgoing += [staff_notice(n) for n in notices]
-    if outgoing and multiprocessing.current_process().name == WRITER_PROCESS:
-        publisher = _publisher()
-        event.listen(session, "after_commit", lambda _s: publisher.send(outgoing), once=True)
-    return outgoing
+        notices += shelves.apply_presence(session, store, zone_readings, help_settings())
+    for ack, message in acks:
+        notices += acknowledge(session, ack, message)
+    return [staff_notice(n) for n in notices]
 
 
-class Publisher:
-    """The writer process's own MQTT connection for what the handlers send (QoS 1)."""
+def acknowledge(session: Session, ack: Ack, message: InboundMessage) -> list[shelves.Notice]:
+    """A tablet answered an alert: the same verb as the API; every tablet hears of it.
 
-    def __init__(self, settings: bridge_settings.Settings) -> None:
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"{settings.client_id}-out",
-            protocol=mqtt.MQTTv5,
+    The tablet's time says when the seller answered, but it may not be later than the bridge
+    received the message. An unknown alert is dead-lettered like any message that names
+    something unknown.
+    """
+    store = topics.parse(message.topic).store
+    try:
+        alert = shelves.acknowledge(
+            session, store, ack.alert_id, ack.by, min(ack.ts, message.received_at)
         )
-        if settings.username:
-            client.username_pw_set(settings.username, settings.password)
-        client.max_queued_messages_set(0)  # queue while (re)connecting
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.connect_async(settings.host, settings.port, keepalive=30)
-        client.loop_start()
-        self.client = client
-
-    def send(self, messages: Sequence[Outgoing]) -> None:
-        for message in messages:
-            try:
-                self.client.publish(
-                    message.topic, message.payload, qos=message.qos, retain=message.retain
-                )
-            except Exception:  # an after_commit hook must not raise: the batch is committed
-                log.exception("could not publish to %s", message.topic)
+    except NotFound:
+        session.add(dead_letter(message, f"unknown help alert {ack.alert_id}"))
+        return []
+    # Also when already acknowledged: a redelivered ack repeats a notice that may be lost.
+    return [shelves.Notice(store, {"type": "help.acknowledged", **shelves.alert_dict(alert)})]
 
 
-@functools.cache
-def _publisher() -> Publisher:
-    return Publisher(bridge_settings.load())
+def tick(session: Session, store: str, now: dt.datetime) -> list[Outgoing]:
+    """Time-driven work, in one transaction: escalate forgotten alerts (tablets are told),
+    compare the shelves with the stock ledger for the windows that just ended (the owner sees
+    those through the API and the outbox)."""
+    notices = shelves.escalate_due(session, store, now, help_settings())
+    raised = shelves.evaluate_discrepancies(session, store, now, discrepancy_settings())
+    for found in raised:
+        log.warning(
+            "shelf vs system: %s %s, %d unit(s) in %s..%s",
+            found.sku,
+            found.kind,
+            found.difference,
+            found.window_start.isoformat(),
+            found.window_end.isoformat(),
+        )
+    return [staff_notice(n) for n in notices]

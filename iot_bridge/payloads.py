@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -78,9 +78,23 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
-@dataclass(frozen=True)
-class SensorReading:
-    """A valid event, ready to store."""
+class AckSchema(Schema):
+    """A seller's tablet acknowledges a help alert (``staff/{tablet}/ack``): not a sensor
+    event, so no event_id or seq; acknowledging twice changes nothing."""
+
+    v = fields.Integer(required=True, strict=True, validate=validate.Equal(VERSION))
+    alert_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
+    )
+    seller = fields.String(validate=[validate.Length(min=1, max=120), _no_nul])
+    ts = fields.AwareDateTime(required=True, format="iso")
+
+
+ACK_SCHEMA = AckSchema()
+
+
+class SensorReading(NamedTuple):
+    """A valid event, ready to store (a tuple: one is made per message, and cheaply)."""
 
     topic: topics.Topic
     device_id: str
@@ -246,12 +260,45 @@ def parse(topic: topics.Topic, raw: bytes) -> SensorReading:
     )
 
 
+@dataclass(frozen=True)
+class Ack:
+    """A valid acknowledgement from a tablet."""
+
+    tablet: str
+    alert_id: int
+    seller: str | None
+    ts: dt.datetime
+
+    @property
+    def by(self) -> str:
+        """Who answered: the tablet is the broker's login, the seller is what it says."""
+        return f"{self.seller} ({self.tablet})" if self.seller else self.tablet
+
+
+def parse_ack(topic: topics.Topic, raw: bytes) -> Ack:
+    """Validate an acknowledgement; raise :class:`PayloadError` with the reason otherwise."""
+    assert topic.kind == "ack" and topic.tablet is not None
+    document, _text = _decode(raw)
+    if type(document) is not dict:
+        raise PayloadError("bad JSON: not an object")
+    try:
+        data = ACK_SCHEMA.load(document)
+    except ValidationError as exc:
+        raise PayloadError(f"invalid payload: {json.dumps(exc.messages, sort_keys=True)}") from None
+    return Ack(
+        tablet=topic.tablet,
+        alert_id=data["alert_id"],
+        seller=data.get("seller"),
+        ts=data["ts"].astimezone(dt.UTC),
+    )
+
+
 def dump(kind: str, **fields_: Any) -> bytes:
     """Encode a payload (devices, the simulator and tests use it); validates first."""
     document = {"v": VERSION, **fields_}
     if isinstance(document.get("ts"), dt.datetime):
         document["ts"] = document["ts"].isoformat()
-    errors = SCHEMAS[kind].validate(document)
+    errors = (ACK_SCHEMA if kind == "ack" else SCHEMAS[kind]).validate(document)
     if errors:
         raise PayloadError(f"invalid payload: {errors}")
     return json.dumps(document, separators=(",", ":")).encode()

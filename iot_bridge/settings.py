@@ -23,13 +23,16 @@ class Settings:
     password: str | None
     store_id: str
     client_id: str
-    # Messages the broker may have in flight to us at once (MQTT v5 Receive Maximum).
-    receive_maximum: int = 1000
+    # Messages the broker may have in flight to us at once (MQTT v5 Receive Maximum): room
+    # for the batch being collected behind the two the writer has in its pipeline.
+    receive_maximum: int = 4000
     batch_size: int = 500
     batch_seconds: float = 0.2
     # The broker keeps our subscriptions and queued messages this long while we are away.
     session_expiry_seconds: int = 7 * 24 * 3600
     auto_register: bool = True
+    # How often the bridge escalates forgotten help alerts and compares shelves with stock.
+    timer_seconds: float = 1.0
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,9 +50,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         password=unquote(url.password) if url.password else None,
         store_id=store,
         client_id=env.get("COMPTOIR_MQTT_CLIENT_ID") or f"comptoir-bridge-{store}",
-        receive_maximum=int(env.get("COMPTOIR_MQTT_RECEIVE_MAXIMUM") or 1000),
+        receive_maximum=int(env.get("COMPTOIR_MQTT_RECEIVE_MAXIMUM") or 4000),
         batch_size=int(env.get("COMPTOIR_MQTT_BATCH_SIZE") or 500),
         batch_seconds=float(env.get("COMPTOIR_MQTT_BATCH_SECONDS") or 0.2),
         auto_register=(env.get("COMPTOIR_SENSORS_AUTO_REGISTER") or "1").lower()
         in {"1", "true", "yes", "on"},
+        timer_seconds=float(env.get("COMPTOIR_BRIDGE_TIMER_SECONDS") or 1.0),
     )

@@ -26,7 +26,10 @@ from iot_bridge import payloads
 from iot_bridge.settings import DEFAULT_MQTT_URL, ROOT
 
 SEEDS = ROOT / "seeds"
-DEFAULT_DEVICES = "simulator:simulator-demo shelf-1:shelf-demo zone-1:zone-demo door-1:door-demo"
+DEFAULT_DEVICES = (
+    "simulator:simulator-demo shelf-1:shelf-demo zone-1:zone-demo door-1:door-demo "
+    "tablet-1:tablet-demo"
+)
 
 
 @dataclass

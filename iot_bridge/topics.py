@@ -6,10 +6,12 @@ comptoir/v1/{store}/door/{door}/-/evt/footfall
 comptoir/v1/{store}/dev/{device}/status            (retained; also the last will)
 comptoir/v1/{store}/label/{label}/state            (outgoing, retained)
 comptoir/v1/{store}/staff/{tablet|all}/notify      (outgoing)
+comptoir/v1/{store}/staff/{tablet}/ack             (a seller's tablet acknowledges an alert)
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -19,7 +21,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 # Which event each place kind may publish.
 EVENT_KINDS = {"shelf": "weight", "zone": "presence", "door": "footfall"}
-OUTGOING = {"label", "staff"}
+# "all" names every tablet in staff/all/notify; no tablet may be called that.
+ALL_TABLETS = "all"
 
 
 class TopicError(ValueError):
@@ -29,16 +32,22 @@ class TopicError(ValueError):
 @dataclass(frozen=True)
 class Topic:
     store: str
-    kind: str  # weight | presence | footfall | status | outgoing
+    kind: str  # weight | presence | footfall | status | ack | outgoing
     shelf: str | None = None
     lane: str | None = None
     zone: str | None = None
     door: str | None = None
     device: str | None = None
+    tablet: str | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(topic: str) -> Topic:
-    """Split a topic into its parts, or raise :class:`TopicError` saying why not."""
+    """Split a topic into its parts, or raise :class:`TopicError` saying why not.
+
+    Cached: a store has a few hundred topics, each sending thousands of messages (a Topic is
+    immutable; errors are not cached).
+    """
     parts = topic.split("/")
     if len(parts) < 4 or "/".join(parts[:2]) != PREFIX:
         raise TopicError(f"not a {PREFIX} topic")
@@ -46,8 +55,16 @@ def parse(topic: str) -> Topic:
     rest = parts[4:]
     if not _NAME.match(store):
         raise TopicError("bad store name")
-    if place in OUTGOING:
+    if place == "label":
         return Topic(store=store, kind="outgoing")
+    if place == "staff":
+        if len(rest) == 2 and rest[1] == "notify":
+            return Topic(store=store, kind="outgoing")
+        if len(rest) != 2 or rest[1] != "ack":
+            raise TopicError("expected staff/{tablet}/ack")
+        if not _NAME.match(rest[0]) or rest[0] == ALL_TABLETS:
+            raise TopicError("bad tablet name")
+        return Topic(store=store, kind="ack", tablet=rest[0])
     if place == "dev":
         if len(rest) != 2 or rest[1] != "status" or not _NAME.match(rest[0]):
             raise TopicError("expected dev/{device}/status")
@@ -99,3 +116,7 @@ def label_state(store: str, label: str) -> str:
 
 def staff_notify(store: str, tablet: str = "all") -> str:
     return f"{PREFIX}/{store}/staff/{tablet}/notify"
+
+
+def staff_ack(store: str, tablet: str) -> str:
+    return f"{PREFIX}/{store}/staff/{tablet}/ack"

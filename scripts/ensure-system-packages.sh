@@ -4,8 +4,9 @@
 #     scripts/ensure-system-packages.sh postgresql mosquitto
 #
 # The real-server tests (PostgreSQL, Mosquitto) need the server binaries, not just client
-# libraries. Installs what is missing when we are root or have passwordless sudo (CI, dev
-# containers); otherwise says exactly what to install and exits 1, rather than prompting.
+# libraries; the browser test needs Debian's Chromium. Installs what is missing when we are
+# root or have passwordless sudo (CI, dev containers); otherwise says exactly what to install
+# and exits 1, rather than prompting.
 set -euo pipefail
 
 if [[ $# -eq 0 ]]; then
@@ -24,6 +25,10 @@ is_installed() {
             ;;
         mosquitto)
             command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto
+            ;;
+        chromium)
+            # The browser test launches exactly this binary (Playwright never downloads one).
+            test -x /usr/bin/chromium
             ;;
         *)
             # `dpkg -s` also succeeds for removed packages whose config files remain.

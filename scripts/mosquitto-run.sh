@@ -4,7 +4,8 @@
 #   COMPTOIR_MQTT_PORT         listener port (default 1883), on COMPTOIR_MQTT_BIND (127.0.0.1)
 #   COMPTOIR_MQTT_URL          the bridge's credentials are taken from it
 #                              (default mqtt://bridge:bridge-demo@127.0.0.1:1883)
-#   COMPTOIR_MQTT_DEVICES      "user:password ..." for the devices (default: demo devices)
+#   COMPTOIR_MQTT_DEVICES      "user:password ..." for the devices and sellers' tablets
+#                              (default: demo devices and tablet-1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ credentials=${url#mqtt://}
 credentials=${credentials%@*}
 bridge_user=${credentials%%:*}
 bridge_password=${credentials#*:}
-devices=${COMPTOIR_MQTT_DEVICES:-"simulator:simulator-demo shelf-1:shelf-demo zone-1:zone-demo door-1:door-demo"}
+devices=${COMPTOIR_MQTT_DEVICES:-"simulator:simulator-demo shelf-1:shelf-demo zone-1:zone-demo door-1:door-demo tablet-1:tablet-demo"}
 
 rm -f "$dir/passwd.new"
 touch "$dir/passwd.new"

@@ -4,8 +4,11 @@ Deterministic (seeded): a few hundred customer visits over the last 90 days, eac
 appliance with some of the accessories that fit it (same brand/model codes, the right
 category, warranty by price band), plus a few accessory-only visits. About two thirds are store
 sales (a seller's reservations committed a few minutes apart, as a tablet does), one third
-webshop orders. Everything goes through the stock services, so the ledger stays exact and
-stock goes down as it would have.
+webshop orders. In the store, the accessories sold with an appliance were suggested by the
+tablet: the seed records what it showed (``reco_shown``, a few more than were taken), what the
+customer took (``reco_accepted``) and tags those reservations with the recommendation, so the
+in-store recommendations report has a history too. Everything goes through the stock
+services, so the ledger stays exact and stock goes down as it would have.
 
 Used by ``flask --app store_api seed-sales`` (only when the shop has no sales yet).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +31,7 @@ from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.orders import service as orders
 from store_api.orders.models import Order
+from store_api.recommendations import feedback
 from store_api.stock import service as stock
 from store_api.stock.models import Channel, Reservation, ReservationStatus, StockLevel
 
@@ -183,13 +188,17 @@ def generate(
     )
     key, _secret = keys.create_key(session, name=HISTORY_KEY_NAME, role=Role.WEBSHOP, now=start)
     report = SalesReport()
+    # Its own stream, so the sales themselves stay what they were before suggestions existed.
+    reco_rng = random.Random(seed + 1)
     for number, (basket, when) in enumerate(zip(baskets, times, strict=True)):
         in_stock = [sku for sku in basket if by_sku[sku].total > 0]
         report.skipped += len(basket) - len(in_stock)
         if not in_stock:
             continue
         if rng.random() < 0.65:
-            _store_visit(session, in_stock, by_sku, when, rng.choice(SELLERS), policy)
+            seller = rng.choice(SELLERS)
+            suggestion = _suggest(session, in_stock, items, when, seller, reco_rng)
+            _store_visit(session, in_stock, by_sku, when, seller, policy, suggestion)
             report.store_visits += 1
         else:
             _web_order(session, in_stock, by_sku, when, key.id, number, policy)
@@ -215,6 +224,7 @@ def _store_visit(
     when: dt.datetime,
     seller: str,
     policy: stock.StockPolicy,
+    suggestion: uuid.UUID | None = None,
 ) -> None:
     for offset, sku in enumerate(skus):
         item = by_sku[sku]
@@ -231,6 +241,7 @@ def _store_visit(
             actor=seller,
             now=moment,
             policy=policy,
+            recommendation_id=suggestion if offset > 0 else None,
         )
         stock.commit_reservation(
             session,
@@ -241,6 +252,55 @@ def _store_visit(
             policy=policy,
         )
         item.available[location] -= 1
+
+
+def _suggest(
+    session: Session,
+    skus: Sequence[str],
+    items: Sequence[_Item],
+    when: dt.datetime,
+    seller: str,
+    rng: random.Random,
+) -> uuid.UUID | None:
+    """The tablet's suggestions for the appliance of a store sale: the accessories bought with
+    it were among them (accepted), with up to two others that fit (shown only)."""
+    by_sku = {item.sku: item for item in items}
+    appliance = by_sku[skus[0]]
+    if appliance.category == ACCESSORIES or rng.random() < 0.3:
+        return None
+    taken = [sku for sku in skus[1:] if by_sku[sku].category == ACCESSORIES]
+    others = [
+        item.sku
+        for item in items
+        if item.category == ACCESSORIES and item.sku not in taken and fits(item, appliance)
+    ]
+    shown = taken + rng.sample(others, min(len(others), 2))
+    if not shown:
+        return None
+    recommendation_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+    raw = [
+        {
+            "event": "reco_shown",
+            "recommendation_id": str(recommendation_id),
+            "suggested_sku": sku,
+            "context_sku": appliance.sku,
+            "kind": "complements",
+            "occurred_at": when.isoformat(),
+        }
+        for sku in shown
+    ] + [
+        {
+            "event": "reco_accepted",
+            "recommendation_id": str(recommendation_id),
+            "suggested_sku": sku,
+            "context_sku": appliance.sku,
+            "kind": "complements",
+            "occurred_at": (when + dt.timedelta(minutes=1)).isoformat(),
+        }
+        for sku in taken
+    ]
+    feedback.record_events(session, raw, channel=Channel.STORE, actor=seller, now=when)
+    return recommendation_id if taken else None
 
 
 def _web_order(

@@ -25,6 +25,12 @@ DEFAULTS: dict[str, Any] = {
     "HELP_SELLER_NEARBY_SECONDS": 300,
     # How often `python -m iot_bridge.labels` reads the outbox for price and stock changes.
     "LABEL_POLL_SECONDS": 1.0,
+    # Shelf vs system (docs/iot.md): per product and window, units that left its lanes versus
+    # floor units reserved, sold or written off; a difference above the tolerance is an alert.
+    "DISCREPANCY_WINDOW_SECONDS": 7200,
+    "DISCREPANCY_TOLERANCE_UNITS": 1,
+    # A window is compared this long after it ends (late sensor events, holds at the till).
+    "DISCREPANCY_SETTLE_SECONDS": 300,
     # Stock locations, in the order the store channel takes stock from them.
     "STOCK_LOCATIONS": ["floor", "backroom", "warehouse"],
     # The webshop ships from the warehouse first and strips the floor display last.
@@ -62,6 +68,26 @@ DEFAULTS: dict[str, Any] = {
     "RECOMMENDER_DIR": "",
     # Where complements come from when the model knows nothing (best-sellers that fit).
     "RECOMMENDER_ACCESSORY_CATEGORY": "Accessoires",
+    # Signs the owner's dashboard session cookie. Empty: a random key generated once into
+    # <instance>/secret_key (mode 0600), so logins survive restarts.
+    "SECRET_KEY": "",
+    # Send the dashboard cookie over HTTPS only: turn on when the back office is served over TLS.
+    "SESSION_COOKIE_SECURE": False,
+    # A dashboard login lasts this many hours.
+    "DASHBOARD_SESSION_HOURS": 12,
+    # Webshop clickstream (POST /api/v1/collect, docs/clickstream.md). The site name in the
+    # visitor hash (empty: STORE_ID); the webshop origins allowed by CORS (comma list).
+    "ANALYTICS_SITE": "",
+    "ANALYTICS_ORIGINS": ["http://127.0.0.1:8000", "http://localhost:8000"],
+    # Largest collect body (bytes, 413 beyond) and events per batch (413 beyond).
+    "ANALYTICS_MAX_BODY_BYTES": 256 * 1024,
+    "ANALYTICS_MAX_EVENTS": 500,
+    # Reverse proxies in front of the API: the client IP is this many hops from the right of
+    # X-Forwarded-For (0: the socket's address; the header is ignored).
+    "ANALYTICS_PROXY_HOPS": 0,
+    # Retention: raw events and visits, then aggregates (rollups, counters), in months.
+    "ANALYTICS_RAW_RETENTION_MONTHS": 13,
+    "ANALYTICS_AGGREGATE_RETENTION_MONTHS": 25,
     "API_TITLE": "Comptoir API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
@@ -72,7 +98,7 @@ DEFAULTS: dict[str, Any] = {
     "JSON_SORT_KEYS": False,
 }
 
-_LIST_KEYS = {"STOCK_LOCATIONS", "WEB_LOCATION_ORDER"}
+_LIST_KEYS = {"STOCK_LOCATIONS", "WEB_LOCATION_ORDER", "ANALYTICS_ORIGINS"}
 
 
 def _coerce(key: str, raw: str, default: Any) -> Any:

@@ -1,5 +1,18 @@
 """Import every model so that ``Base.metadata`` knows all tables (Alembic, tests)."""
 
+from store_api.analytics.models import (
+    DailyFee,
+    DailyProduct,
+    DailyProductTotal,
+    DailySearch,
+    DailyVisits,
+    PurchaseTime,
+    RollupState,
+    VisitFacts,
+    VisitProduct,
+    VisitSearch,
+    VisitSwap,
+)
 from store_api.catalog.models import Product
 from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
 from store_api.events.models import Event, EventCounter
@@ -7,14 +20,29 @@ from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.recommendations.models import RecommendationEvent
 from store_api.sensors.models import DeadLetter, SensorDevice, SensorEvent, SeqGap
-from store_api.shelves.models import HelpAlert, LabelFeed, LabelState, Lane, Zone
+from store_api.shelves.models import (
+    DiscrepancyFeed,
+    HelpAlert,
+    LabelFeed,
+    LabelState,
+    Lane,
+    ShelfDiscrepancy,
+    ShelfMovement,
+    Zone,
+)
 from store_api.stock.models import Reservation, StockLevel, StockMovement
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiKey",
     "ClickEvent",
+    "DailyFee",
+    "DailyProduct",
+    "DailyProductTotal",
+    "DailySearch",
+    "DailyVisits",
     "DeadLetter",
+    "DiscrepancyFeed",
     "Event",
     "EventCounter",
     "HelpAlert",
@@ -24,14 +52,22 @@ __all__ = [
     "Order",
     "OrderLine",
     "Product",
+    "PurchaseTime",
     "RecommendationEvent",
     "Reservation",
+    "RollupState",
     "SensorDevice",
     "SensorEvent",
     "SeqGap",
+    "ShelfDiscrepancy",
+    "ShelfMovement",
     "StockLevel",
     "StockMovement",
     "Visit",
+    "VisitFacts",
+    "VisitProduct",
+    "VisitSearch",
+    "VisitSwap",
     "VisitorSalt",
     "WebhookAttempt",
     "WebhookDelivery",

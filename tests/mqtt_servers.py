@@ -25,6 +25,8 @@ from tests.servers import ROOT, free_port
 INSTALL_HINT = "install Mosquitto: `apt-get install -y mosquitto` (or make test)"
 BRIDGE_USER = ("bridge", "bridge-secret")
 DEVICE_USER = ("simulator", "simulator-secret")
+# Sellers' tablets are device users too: the ACL lets each write only its own ack topic.
+TABLET_USERS = (("tablet-1", "tablet-1-secret"), ("tablet-2", "tablet-2-secret"))
 
 
 def find_mosquitto() -> str:
@@ -88,7 +90,7 @@ class Broker:
 def write_config(root: Path, port: int) -> None:
     passwd = root / "passwd"
     passwd.touch(mode=0o600)
-    for user, password in (BRIDGE_USER, DEVICE_USER):
+    for user, password in (BRIDGE_USER, DEVICE_USER, *TABLET_USERS):
         subprocess.run(
             ["mosquitto_passwd", "-b", str(passwd), user, password],
             check=True,
@@ -170,7 +172,12 @@ def terminate(process: subprocess.Popen[bytes]) -> None:
 class Publisher:
     """A paho client with a persistent session: QoS 1 messages survive broker restarts."""
 
-    def __init__(self, broker: Broker, client_id: str = "test-publisher") -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        client_id: str = "test-publisher",
+        user: tuple[str, str] = DEVICE_USER,
+    ) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
         from paho.mqtt.packettypes import PacketTypes
@@ -180,7 +187,7 @@ class Publisher:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
-        self.client.username_pw_set(*DEVICE_USER)
+        self.client.username_pw_set(*user)
         self.client.max_inflight_messages_set(200)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(min_delay=0.1, max_delay=1)  # type: ignore[arg-type]
@@ -218,6 +225,8 @@ class Subscriber:
         client_id: str = "test-subscriber",
         clean_start: bool = True,
         keep: bool = True,
+        receive_maximum: int = 1000,
+        user: tuple[str, str] = BRIDGE_USER,
     ) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
@@ -233,12 +242,12 @@ class Subscriber:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
-        self.client.username_pw_set(*BRIDGE_USER)
+        self.client.username_pw_set(*user)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = 3600
-        properties.ReceiveMaximum = 1000
+        properties.ReceiveMaximum = receive_maximum
         self.client.connect(
             "127.0.0.1", broker.port, clean_start=clean_start, properties=properties
         )

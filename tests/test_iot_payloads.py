@@ -31,6 +31,8 @@ def common(**extra: object) -> dict[str, object]:
         ("comptoir/v1/s1/dev/shelf-1/status", topics.Topic("s1", "status", device="shelf-1")),
         ("comptoir/v1/s1/label/L-9/state", topics.Topic("s1", "outgoing")),
         ("comptoir/v1/s1/staff/all/notify", topics.Topic("s1", "outgoing")),
+        ("comptoir/v1/s1/staff/tablet-3/notify", topics.Topic("s1", "outgoing")),
+        ("comptoir/v1/s1/staff/tablet-3/ack", topics.Topic("s1", "ack", tablet="tablet-3")),
     ],
 )
 def test_topics_follow_the_scheme(topic: str, expected: topics.Topic) -> None:
@@ -48,6 +50,9 @@ def test_topics_follow_the_scheme(topic: str, expected: topics.Topic) -> None:
         "comptoir/v1/s1/zone/z/lane/evt/presence",
         "comptoir/v1/s1/fridge/f/-/evt/weight",
         "comptoir/v1/s1/dev/x/battery",
+        "comptoir/v1/s1/staff/all/ack",
+        "comptoir/v1/s1/staff/tablet-3/ack/more",
+        "comptoir/v1/s1/staff/tablet-3/shout",
         "comptoir/v1",
     ],
 )
@@ -63,6 +68,7 @@ def test_topic_builders_round_trip() -> None:
     assert topics.parse(topics.status("s", "dev-1")).device == "dev-1"
     assert topics.parse(topics.label_state("s", "L")).kind == "outgoing"
     assert topics.parse(topics.staff_notify("s")).kind == "outgoing"
+    assert topics.parse(topics.staff_ack("s", "tablet-1")).tablet == "tablet-1"
 
 
 @pytest.mark.parametrize(
@@ -106,6 +112,49 @@ def test_invalid_weight_payloads_say_why(raw: bytes, reason: str) -> None:
 
     with pytest.raises(payloads.PayloadError, match=reason):
         payloads.parse(topic, raw)
+
+
+ACK_TOPIC = topics.parse("comptoir/v1/s/staff/tablet-1/ack")
+
+
+def test_an_acknowledgement_names_the_alert_and_maybe_the_seller() -> None:
+    raw = payloads.dump(
+        "ack", alert_id=7, seller="Julie", ts=dt.datetime(2026, 11, 27, 10, 30, tzinfo=dt.UTC)
+    )
+    anonymous = json.dumps({"v": 1, "alert_id": 8, "ts": "2026-11-27T11:30:00+01:00"}).encode()
+
+    named = payloads.parse_ack(ACK_TOPIC, raw)
+    plain = payloads.parse_ack(ACK_TOPIC, anonymous)
+
+    assert (named.alert_id, named.seller, named.by) == (7, "Julie", "Julie (tablet-1)")
+    assert (plain.alert_id, plain.by, plain.ts) == (
+        8,
+        "tablet-1",
+        dt.datetime(2026, 11, 27, 10, 30, tzinfo=dt.UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ({"v": 1, "ts": "2026-11-27T10:30:00+00:00"}, "alert_id"),
+        ({"v": 1, "alert_id": "7", "ts": "2026-11-27T10:30:00+00:00"}, "alert_id"),
+        ({"v": 1, "alert_id": 0, "ts": "2026-11-27T10:30:00+00:00"}, "alert_id"),
+        ({"v": 1, "alert_id": True, "ts": "2026-11-27T10:30:00+00:00"}, "alert_id"),
+        ({"v": 1, "alert_id": 7}, "ts"),
+        ({"v": 1, "alert_id": 7, "ts": "2026-11-27T10:30:00"}, "ts"),
+        ({"v": 2, "alert_id": 7, "ts": "2026-11-27T10:30:00+00:00"}, '"v"'),
+        ({"v": 1, "alert_id": 7, "ts": "2026-11-27T10:30:00+00:00", "seller": ""}, "seller"),
+        ({"v": 1, "alert_id": 7, "ts": "2026-11-27T10:30:00+00:00", "seller": "J\u0000"}, "seller"),
+        ({"v": 1, "alert_id": 7, "ts": "2026-11-27T10:30:00+00:00", "event_id": "x"}, "event_id"),
+        ([7], "not an object"),
+    ],
+)
+def test_invalid_acknowledgements_say_why(document: object, reason: str) -> None:
+    raw = json.dumps(document).encode()
+
+    with pytest.raises(payloads.PayloadError, match=reason):
+        payloads.parse_ack(ACK_TOPIC, raw)
 
 
 def test_a_status_must_come_from_the_device_it_names() -> None:

@@ -21,6 +21,7 @@ from tests.mqtt_servers import (
     DEVICE_USER,
     ROOT,
     Broker,
+    Subscriber,
     mosquitto_server,
     start_bridge,
     terminate,
@@ -54,8 +55,11 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 def test_the_simulator_publishes_as_a_device_and_the_bridge_stores_it(
     app: Flask, migrated: str, broker: Broker, tmp_path: Path
 ) -> None:
+    status = Subscriber(broker, "comptoir/v1/store-1/dev/comptoir-bridge-store-1/status")
     bridge = start_bridge(migrated, broker, tmp_path / "bridge.log")
     try:
+        # Subscribed first: what the simulator sends before would reach nobody.
+        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         run = subprocess.run(
             [
                 *(sys.executable, "-m", "iot_bridge.simulate"),
@@ -83,4 +87,5 @@ def test_the_simulator_publishes_as_a_device_and_the_bridge_stores_it(
         assert stored() >= 6 + 21  # 3 customers in and out, 21 lanes refilled at night
         assert dead == 0
     finally:
+        status.close()
         terminate(bridge)

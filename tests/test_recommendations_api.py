@@ -8,6 +8,7 @@ model is trained with the real CLI command.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from pathlib import Path
 from typing import Any
@@ -510,7 +511,7 @@ def test_no_key_is_401(client: FlaskClient) -> None:
 
 
 def test_the_demo_shop_gets_a_sales_history_once_and_suggestions_at_once(
-    app: Flask, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+    app: Flask, runner: FlaskCliRunner, client: FlaskClient, keys: Keys, clock: FrozenClock
 ) -> None:
     assert runner.invoke(args=["seed", "--no-keys"]).exit_code == 0
     first = runner.invoke(args=["seed-sales", "--visits", "150"])
@@ -526,6 +527,17 @@ def test_the_demo_shop_gets_a_sales_history_once_and_suggestions_at_once(
     for item in body["items"]:
         assert item["category"] == "Accessoires", item
         assert item["reason"]
+    # The store sales' accessories were suggested by the tablet: the report has a history.
+    today = clock().date()
+    report = client.get(
+        f"/api/v1/recommendations/report?from={today - dt.timedelta(days=95)}&to={today}",
+        headers=keys.headers(Role.OWNER),
+    )
+    assert report.status_code == 200, report.json
+    rows = report.json["rows"]
+    assert sum(row["accepted"] for row in rows) > 0
+    assert sum(row["shown"] for row in rows) > sum(row["accepted"] for row in rows)
+    assert 0 < sum(row["sold"] for row in rows) <= sum(row["accepted"] for row in rows)
 
 
 def test_a_real_shop_gets_no_made_up_sales(app: Flask, shop: None, runner: FlaskCliRunner) -> None:

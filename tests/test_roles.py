@@ -8,6 +8,7 @@ and the database is left exactly as it was; a missing, malformed, unknown or rev
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
@@ -100,7 +101,19 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("GET", "/api/v1/footfall"): OWNER,
     ("GET", "/api/v1/devices"): STOCK_KEEPERS,
     ("GET", "/api/v1/tasks"): STOCK_KEEPERS,
+    # Shelf vs system (possible shrinkage): the owner looks into it.
+    ("GET", "/api/v1/discrepancies"): OWNER,
+    ("POST", "/api/v1/discrepancies/{discrepancy_id}/resolve"): OWNER,
+    # Browsing analytics are the shop's figures: the owner's.
+    ("GET", "/api/v1/analytics/reports"): OWNER,
+    ("GET", "/api/v1/analytics/reports/{slug}"): OWNER,
+    # Browsers cannot hold a secret: web events need no key (see PUBLIC), but a key sent must
+    # be valid; in-store events (reco_shown, reco_accepted) need a seller's key.
+    ("POST", "/api/v1/collect"): ANYONE,
 }
+
+# Endpoints that also work without any key (a missing header is not a 401).
+PUBLIC: frozenset[Endpoint] = frozenset({("POST", "/api/v1/collect")})
 
 SKU = "LL-8KG"
 UNITS = {"floor": 5, "backroom": 3}
@@ -201,6 +214,29 @@ CALLS: dict[Endpoint, Call] = {
     ),
     ("GET", "/api/v1/devices"): Call(200, writes=False),
     ("GET", "/api/v1/tasks"): Call(200, writes=False),
+    ("GET", "/api/v1/discrepancies"): Call(200, writes=False, query="?status=open"),
+    ("POST", "/api/v1/discrepancies/{discrepancy_id}/resolve"): Call(
+        200, writes=True, json={"note": "counted again"}
+    ),
+    ("GET", "/api/v1/analytics/reports"): Call(200, writes=False),
+    ("GET", "/api/v1/analytics/reports/{slug}"): Call(
+        200, writes=False, query="?from=2026-11-01&to=2026-11-27&device=mobile"
+    ),
+    ("POST", "/api/v1/collect"): Call(
+        200,
+        writes=True,
+        json={
+            "events": [
+                {
+                    "event_id": "roles-1",
+                    "name": "page_view",
+                    "ts": "2026-11-27T09:30:00Z",
+                    "page": "https://shop.example/",
+                }
+            ]
+        },
+        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"},
+    ),
 }
 
 # A seller acts on store reservations, the webshop on web ones; the others may act on both.
@@ -263,7 +299,7 @@ def _open_shop(
 ) -> dict[str, Any]:
     """A product with stock, plus the reservation or order the URL names; its URL values."""
     add_product(app, SKU, UNITS)
-    values: dict[str, Any] = {"sku": SKU, "location": "floor"}
+    values: dict[str, Any] = {"sku": SKU, "location": "floor", "slug": "funnel"}
     template = endpoint[1]
     if "{reservation_id}" in template:
         values["reservation_id"] = _reserve(app, clock, OWN_CHANNEL.get(role, Channel.STORE))
@@ -275,7 +311,32 @@ def _open_shop(
         values["shelf"], values["lane"] = _plant_lane(app, clock)
     if "{alert_id}" in template:
         values["alert_id"] = _raise_help(app, clock)
+    if "{discrepancy_id}" in template:
+        values["discrepancy_id"] = _raise_discrepancy(app, clock)
     return values
+
+
+def _raise_discrepancy(app: Flask, clock: FrozenClock) -> int:
+    """Lane A1 (2 units, counted now) is emptied with nothing sold: 2 units missing."""
+    _plant_lane(app, clock)
+    store = app.config["STORE_ID"]
+    start = clock().replace(minute=0) + dt.timedelta(hours=1)
+    session = db.new_session(app)
+    with db.write(session):
+        shelves.apply_weights(
+            session, store, [shelves.WeightReading("A", "1", 0.0, start + dt.timedelta(minutes=5))]
+        )
+        [found] = shelves.compare_window(
+            session,
+            store,
+            start,
+            start + dt.timedelta(hours=2),
+            clock(),
+            shelves.DiscrepancySettings(),
+        )
+        found_id = found.id
+    session.close()
+    return found_id
 
 
 def _raise_help(app: Flask, clock: FrozenClock) -> int:
@@ -434,13 +495,31 @@ def test_every_endpoint_refuses_a_caller_without_a_valid_key(
     before = _database(app, ignoring="api_keys")  # where the revocation itself is written
 
     # One shop for all credentials (a fresh one each is 7x slower); the revocation runs last.
+    refused = {
+        name: credentials
+        for name, credentials in CREDENTIALS.items()
+        if not (endpoint in PUBLIC and name == "no header")
+    }
     answers = {}
-    for name, credentials in CREDENTIALS.items():
+    for name, credentials in refused.items():
         response = _send(client, endpoint, values, credentials(app, keys, clock))
         answers[name] = (response.status_code, (response.get_json() or {}).get("code"))
 
-    assert answers == dict.fromkeys(CREDENTIALS, (401, "unauthorized"))
+    assert answers == dict.fromkeys(refused, (401, "unauthorized"))
     assert _database(app, ignoring="api_keys") == before
+
+
+@pytest.mark.parametrize("endpoint", [pytest.param(e, id=f"{e[0]} {e[1]}") for e in PUBLIC])
+def test_public_endpoints_work_without_a_key(
+    app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock, endpoint: Endpoint
+) -> None:
+    values = _open_shop(app, clock, keys, endpoint, Role.ADMIN)
+    before = _database(app)
+
+    response = _send(client, endpoint, values, None)
+
+    assert response.status_code == CALLS[endpoint].success, response.get_data(as_text=True)
+    assert (_database(app) != before) == CALLS[endpoint].writes
 
 
 def test_a_401_tells_the_client_which_scheme_to_use(client: FlaskClient) -> None:

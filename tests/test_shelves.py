@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -265,10 +266,17 @@ def test_an_empty_lane_with_backroom_stock_is_a_refill_task_for_sellers(
     session.close()
     before = client.get("/api/v1/tasks", headers=keys.headers(Role.SELLER)).get_json()
 
-    handle(app, [reading(1, 0.0, T0)])  # the last unit of B6 was taken
+    told = handle(app, [reading(1, 0.0, T0)])  # the last unit of B6 was taken
     after = client.get("/api/v1/tasks", headers=keys.headers(Role.SELLER)).get_json()
+    still_empty = handle(app, [reading(2, 0.0, T0.replace(second=5))])
 
     assert before == []  # B7 is empty, but nothing waits in its backroom
+    # The tablets hear of it once, when the lane becomes empty.
+    assert [m.topic for m in told] == [f"comptoir/v1/{STORE}/staff/all/notify"]
+    notice = json.loads(told[0].payload)
+    assert notice.pop("type") == "task.refill"
+    assert notice == {k: v for k, v in after[0].items() if k not in ("kind", "units_on_shelf")}
+    assert still_empty == []
     assert after == [
         {
             "kind": "refill",

@@ -17,11 +17,14 @@ from iot_bridge import handlers, payloads, topics
 from store_api import db
 from store_api.events.models import Event
 from store_api.keys.models import Role
+from store_api.sensors import service as sensors
+from store_api.sensors.models import DeadLetter
 from store_api.shelves import service
 from tests.conftest import Keys
 from tests.fixtures.clock import FrozenClock
 from tests.fixtures.shop import add_product
 from tests.mqtt_servers import (
+    TABLET_USERS,
     Broker,
     Publisher,
     Subscriber,
@@ -183,6 +186,85 @@ def test_an_unanswered_alert_escalates_once_after_the_delay(
     assert event_types(app) == ["help.requested", "help.escalated"]
 
 
+def test_the_timer_escalates_without_any_presence_event(app: Flask, clock: FrozenClock) -> None:
+    plant(app, clock)
+    t0 = clock()
+    [alert] = handle(app, [(True, t0), (True, t0 + dt.timedelta(seconds=30))])
+
+    def tick(at: dt.datetime) -> list[dict[str, Any]]:
+        session = db.new_session(app)
+        with db.write(session):
+            out = handlers.tick(session, STORE, at)
+        session.close()
+        return [json.loads(m.payload) for m in out if m.topic == NOTIFY]
+
+    early = tick(t0 + dt.timedelta(seconds=30 + 119))
+    due = tick(t0 + dt.timedelta(seconds=30 + 121))
+    again = tick(t0 + dt.timedelta(seconds=30 + 300))
+
+    assert early == [] and again == []
+    assert [(n["type"], n["alert_id"], n["status"]) for n in due] == [
+        ("help.escalated", alert["alert_id"], "escalated")
+    ]
+    assert event_types(app) == ["help.requested", "help.escalated"]
+
+
+def ack(alert_id: object, tablet: str = "tablet-1", **extra: object) -> sensors.InboundMessage:
+    document = {"v": 1, "alert_id": alert_id, "ts": "2026-11-27T09:31:00+00:00", **extra}
+    return sensors.InboundMessage(
+        topics.staff_ack(STORE, tablet), json.dumps(document).encode(), RECEIVED
+    )
+
+
+RECEIVED = dt.datetime(2026, 11, 27, 9, 32, tzinfo=dt.UTC)
+
+
+def test_a_tablet_acknowledges_over_mqtt_and_every_tablet_is_told(
+    app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock
+) -> None:
+    plant(app, clock)
+    t0 = clock()
+    [alert] = handle(app, [(True, t0), (True, t0 + dt.timedelta(seconds=30))])
+    alert_id = alert["alert_id"]
+    batch = [
+        ack(alert_id, seller="Julie"),
+        ack(alert_id, tablet="tablet-2", seller="Marc"),  # too late: Julie's answer counts
+        ack(alert_id + 1),  # no such alert
+        sensors.InboundMessage(topics.staff_ack(STORE, "tablet-1"), b"{oops", RECEIVED),
+        ack("seven"),
+        ack(alert_id, colour="red"),
+        ack(alert_id, tablet="all"),  # "all" is every tablet, not one
+    ]
+
+    session = db.new_session(app)
+    with db.write(session):
+        result = sensors.store_batch(session, STORE, batch, now=RECEIVED)
+        out = handlers.handle_batch(session, result.stored, result.acks)
+    with db.read(session):
+        reasons = sorted(d.reason.split(":")[0] for d in session.scalars(select(DeadLetter)))
+    session.close()
+    listed = client.get("/api/v1/alerts?status=acknowledged", headers=keys.headers(Role.OWNER))
+
+    told = [json.loads(m.payload) for m in out]
+    assert {m.topic for m in out} == {NOTIFY}
+    assert [(n["type"], n["acknowledged_by"]) for n in told] == [
+        ("help.acknowledged", "Julie (tablet-1)"),
+        ("help.acknowledged", "Julie (tablet-1)"),
+    ]
+    assert reasons == [
+        "bad JSON",
+        "bad tablet name",
+        "invalid payload",
+        "invalid payload",
+        f"unknown help alert {alert_id + 1}",
+    ]
+    [row] = listed.get_json()
+    # Acknowledged at the tablet's time (09:31), raised at 09:30:30 by the presence sensor.
+    assert (row["acknowledged_by"], row["response_s"]) == ("Julie (tablet-1)", 30.0)
+    assert event_types(app) == ["help.requested", "help.acknowledged"]
+    assert len(result.stored) == 0  # acknowledgements are not sensor events
+
+
 # --- a tablet on a real broker -------------------------------------------------------------
 
 
@@ -192,26 +274,42 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
         yield running
 
 
-def test_a_tablet_hears_the_help_request_through_the_bridge(
+def notices(tablet: Subscriber) -> list[dict[str, Any]]:
+    return [json.loads(raw) for _topic, raw, _retained in list(tablet.messages)]
+
+
+def test_a_tablet_hears_the_help_request_and_its_escalation_through_the_bridge(
     app: Flask, migrated: str, broker: Broker, tmp_path: Path, clock: FrozenClock
 ) -> None:
     plant(app, clock)
     status = Subscriber(broker, f"comptoir/v1/{STORE}/dev/comptoir-bridge-{STORE}/status")
-    tablet = Subscriber(broker, NOTIFY, client_id="tablet-1")
-    bridge = start_bridge(migrated, broker, tmp_path / "bridge.log")
+    tablet = Subscriber(broker, NOTIFY, client_id="tablet-1", user=TABLET_USERS[0])
+    bridge = start_bridge(
+        migrated,
+        broker,
+        tmp_path / "bridge.log",
+        COMPTOIR_HELP_ESCALATE_AFTER_SECONDS="2",
+        COMPTOIR_BRIDGE_TIMER_SECONDS="0.2",
+    )
     publisher = Publisher(broker)
     try:
         wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         topic = f"comptoir/v1/{STORE}/zone/{ZONE}/-/evt/presence"
         now = db.utcnow()
-        publisher.publish(topic, presence(1, True, now))
-        publisher.publish(topic, presence(2, True, now + dt.timedelta(seconds=40)))
+        publisher.publish(topic, presence(1, True, now - dt.timedelta(seconds=40)))
+        publisher.publish(topic, presence(2, True, now))
         wait_for(lambda: bool(tablet.messages), 60, "the help request on the tablet")
-        notice = json.loads(tablet.messages[0][1])
+        notice = notices(tablet)[0]
         assert notice["type"] == "help.requested"
         assert notice["product"]["sku"] == SKU
         assert notice["availability"]["available"] == 11
         assert isinstance(notice["suggestions"], list)
+
+        # No more presence events: the bridge's timer escalates the forgotten alert.
+        wait_for(lambda: len(tablet.messages) >= 2, 60, "the escalation on the tablet")
+        escalated = notices(tablet)[1]
+        assert (escalated["type"], escalated["alert_id"]) == ("help.escalated", notice["alert_id"])
+        assert escalated["status"] == "escalated"
     finally:
         publisher.close()
         tablet.close()
@@ -220,3 +318,70 @@ def test_a_tablet_hears_the_help_request_through_the_bridge(
         log = tmp_path / "bridge.log"
         if log.exists():
             print(log.read_text()[-3000:])
+
+
+def test_a_tablet_acknowledges_over_mqtt_only_on_its_own_topic(
+    app: Flask, migrated: str, broker: Broker, tmp_path: Path, clock: FrozenClock
+) -> None:
+    plant(app, clock)
+    status = Subscriber(broker, f"comptoir/v1/{STORE}/dev/comptoir-bridge-{STORE}/status")
+    other_tablet = Subscriber(broker, NOTIFY, client_id="tablet-2", user=TABLET_USERS[1])
+    bridge = start_bridge(migrated, broker, tmp_path / "bridge.log")
+    sensor = Publisher(broker)
+    tablet = Publisher(broker, client_id="tablet-1", user=TABLET_USERS[0])
+    try:
+        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
+        zone = f"comptoir/v1/{STORE}/zone/{ZONE}/-/evt/presence"
+        now = db.utcnow()
+        sensor.publish(zone, presence(1, True, now - dt.timedelta(seconds=40)))
+        sensor.publish(zone, presence(2, True, now))
+        wait_for(lambda: bool(other_tablet.messages), 60, "the help request")
+        alert_id = notices(other_tablet)[0]["alert_id"]
+
+        def answer(on: str, body: bytes) -> None:
+            tablet.publish(topics.staff_ack(STORE, on), body)
+
+        valid = json.dumps({"v": 1, "alert_id": alert_id, "seller": "Julie", "ts": now.isoformat()})
+        answer("tablet-2", valid.encode())  # not its topic: the broker drops it (ACL)
+        answer("tablet-1", b"not json")
+        answer("tablet-1", json.dumps({"v": 1, "alert_id": alert_id}).encode())  # no ts
+        wait_for(lambda: count_dead_letters(app) >= 2, 30, "two dead letters")
+        assert notices(other_tablet)[1:] == []  # the ack on tablet-2's topic never arrived
+        assert [a["status"] for a in alerts(app)] == ["open"]
+
+        answer("tablet-1", valid.encode())
+        wait_for(lambda: len(other_tablet.messages) >= 2, 30, "the acknowledgement")
+        told = notices(other_tablet)[1]
+        assert (told["type"], told["alert_id"], told["acknowledged_by"]) == (
+            "help.acknowledged",
+            alert_id,
+            "Julie (tablet-1)",
+        )
+        assert [a["status"] for a in alerts(app)] == ["acknowledged"]
+        assert count_dead_letters(app) == 2
+        assert bridge.poll() is None
+    finally:
+        tablet.close()
+        sensor.close()
+        other_tablet.close()
+        status.close()
+        terminate(bridge)
+        log = tmp_path / "bridge.log"
+        if log.exists():
+            print(log.read_text()[-3000:])
+
+
+def count_dead_letters(app: Flask) -> int:
+    session = db.new_session(app)
+    with db.read(session):
+        found = len(list(session.scalars(select(DeadLetter.id))))
+    session.close()
+    return found
+
+
+def alerts(app: Flask) -> list[dict[str, Any]]:
+    session = db.new_session(app)
+    with db.read(session):
+        found = [service.alert_dict(a) for a in service.list_alerts(session, STORE)]
+    session.close()
+    return found

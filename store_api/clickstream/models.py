@@ -29,6 +29,19 @@ class VisitorSalt(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class DailyCounter(Base):
+    """Per UTC day, what was received but not stored: robots, opt-outs, rejected events.
+
+    Names: ``bot_events``, ``opted_out_events``, ``rejected_events``. Aggregates: kept 25 months.
+    """
+
+    __tablename__ = "clickstream_counters"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
 class Visit(Base):
     """A visitor's events with no gap longer than 30 minutes; attribution of its first event."""
 

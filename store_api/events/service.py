@@ -35,6 +35,7 @@ class EventType(enum.StrEnum):
     HELP_REQUESTED = "help.requested"
     HELP_ACKNOWLEDGED = "help.acknowledged"
     HELP_ESCALATED = "help.escalated"
+    SHELF_DISCREPANCY = "shelf.discrepancy"
 
 
 @dataclass(frozen=True)

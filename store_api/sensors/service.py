@@ -12,15 +12,13 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, bindparam, select, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from iot_bridge import payloads, topics
-from store_api.sensors.models import DeadLetter, SensorDevice, SensorEvent, SeqGap
+from store_api.sensors.models import DeadLetter, SensorDevice, SeqGap
 
 DEVICE_KIND = {"weight": "shelf", "presence": "zone", "footfall": "door"}
 
@@ -39,43 +37,41 @@ class BatchResult:
     dead_letters: int = 0
     gaps: int = 0
     ignored: int = 0  # our own outgoing topics and status
+    # Tablets' acknowledgements of help alerts: not sensor events, applied by the handlers.
+    acks: list[tuple[payloads.Ack, InboundMessage]] = field(default_factory=list)
 
 
-_EVENT_COLUMNS = (
-    *("device_id", "event_id", "seq", "kind", "shelf", "lane", "zone", "door"),
-    *("ts", "received_at", "payload"),
-)
-# PostgreSQL: one row per array element. One short statement whatever the batch size: the
-# multi-row VALUES that executemany builds has 12 placeholders per event, and psycopg spent
-# more time splitting that query text than the server spent inserting.
-_INSERT_EVENTS_UNNEST = text(
+# PostgreSQL: the batch goes as one JSON document, unpacked by the server. One short
+# statement whatever the batch size (a multi-row VALUES has 12 placeholders per event, and
+# psycopg took longer to split that query text than the server took to insert), and no
+# per-element quoting in Python (text arrays of payloads cost psycopg a regex per element).
+_INSERT_EVENTS_JSON = text(
     "INSERT INTO sensor_events "
     "(device_id, event_id, seq, kind, store, shelf, lane, zone, door, ts, received_at, payload) "
-    "SELECT device_id, event_id, seq, kind, :store, shelf, lane, zone, door, ts, received_at, "
-    "payload::json FROM unnest("
-    "CAST(:device_id AS varchar[]), CAST(:event_id AS varchar[]), CAST(:seq AS bigint[]), "
-    "CAST(:kind AS varchar[]), CAST(:shelf AS varchar[]), CAST(:lane AS varchar[]), "
-    "CAST(:zone AS varchar[]), CAST(:door AS varchar[]), CAST(:ts AS timestamptz[]), "
-    "CAST(:received_at AS timestamptz[]), CAST(:payload AS text[])) "
-    "AS e(device_id, event_id, seq, kind, shelf, lane, zone, door, ts, received_at, payload) "
+    "SELECT e.d, e.e, e.s, e.k, :store, e.sh, e.l, e.z, e.dr, e.t, e.r, e.p::json "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS e("
+    "d varchar, e varchar, s bigint, k varchar, sh varchar, l varchar, z varchar, dr varchar, "
+    "t timestamptz, r timestamptz, p text) "
     "ON CONFLICT (device_id, event_id) DO NOTHING RETURNING device_id, event_id"
 )
 
 
-@cache
-def _insert_events_statement() -> Any:
-    """SQLite: INSERT ... ON CONFLICT DO NOTHING RETURNING the new keys, run as executemany.
+# SQLite: one multi-row INSERT per chunk, run as driver SQL with positional parameters.
+# SQLAlchemy's per-row parameter processing (a type per column, datetimes formatted in Python)
+# cost more than SQLite took to insert; timestamps go in formatted as SQLAlchemy stores them.
+_SQLITE_ROW = "(" + ",".join("?" * 12) + ")"
+_SQLITE_INSERT = (
+    "INSERT INTO sensor_events "
+    "(device_id, event_id, seq, kind, store, shelf, lane, zone, door, ts, received_at, payload) "
+    "VALUES {rows} ON CONFLICT (device_id, event_id) DO NOTHING RETURNING device_id, event_id"
+)
+# 12 parameters a row; SQLite allows 32766 parameters a statement.
+_SQLITE_CHUNK = 1000
 
-    The payload goes in as the text the device sent: a JSON column would re-serialise the
-    parsed object, and SQLite stores JSON as text anyway.
-    """
-    table: Any = SensorEvent.__table__
-    return (
-        sqlite.insert(table)
-        .values(payload=bindparam("payload", type_=Text()))
-        .on_conflict_do_nothing(index_elements=["device_id", "event_id"])
-        .returning(table.c.device_id, table.c.event_id)
-    )
+
+def _sqlite_time(value: dt.datetime) -> str:
+    """What SQLAlchemy's SQLite DATETIME stores (naive UTC, always with microseconds)."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def store_batch(
@@ -99,9 +95,12 @@ def store_batch(
                 continue
             if topic.store != store:
                 raise payloads.PayloadError(f"topic is for store {topic.store!r}, not {store!r}")
+            if topic.kind == "ack":
+                result.acks.append((payloads.parse_ack(topic, message.payload), message))
+                continue
             reading = payloads.parse(topic, message.payload)
         except ValueError as exc:  # TopicError and PayloadError
-            dead.append(_dead_letter(message, str(exc)))
+            dead.append(dead_letter(message, str(exc)))
             continue
         readings.append((reading, message))
 
@@ -109,7 +108,7 @@ def store_batch(
     accepted: dict[tuple[str, str], tuple[payloads.SensorReading, InboundMessage]] = {}
     for reading, message in readings:
         if reading.device_id not in devices and not auto_register:
-            dead.append(_dead_letter(message, f"unknown device {reading.device_id!r}"))
+            dead.append(dead_letter(message, f"unknown device {reading.device_id!r}"))
             continue
         key = (reading.device_id, reading.event_id)
         if key in accepted:
@@ -126,7 +125,7 @@ def store_batch(
     return result
 
 
-def _dead_letter(message: InboundMessage, reason: str) -> DeadLetter:
+def dead_letter(message: InboundMessage, reason: str) -> DeadLetter:
     return DeadLetter(
         topic=message.topic[:1024],
         raw=message.payload,
@@ -159,45 +158,51 @@ def _insert_events(
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        columns: dict[str, list[Any]] = {name: [] for name in _EVENT_COLUMNS}
-        for reading, message in rows:
-            topic = reading.topic
-            columns["device_id"].append(reading.device_id)
-            columns["event_id"].append(reading.event_id)
-            columns["seq"].append(reading.seq)
-            columns["kind"].append(topic.kind)
-            columns["shelf"].append(topic.shelf)
-            columns["lane"].append(topic.lane)
-            columns["zone"].append(topic.zone)
-            columns["door"].append(topic.door)
-            columns["ts"].append(reading.ts)
-            columns["received_at"].append(message.received_at)
-            columns["payload"].append(_payload_text(reading))
-        result = connection.execute(_INSERT_EVENTS_UNNEST, {"store": store, **columns})
+        document = [
+            {
+                "d": reading.device_id,
+                "e": reading.event_id,
+                "s": reading.seq,
+                "k": reading.topic.kind,
+                "sh": reading.topic.shelf,
+                "l": reading.topic.lane,
+                "z": reading.topic.zone,
+                "dr": reading.topic.door,
+                "t": reading.ts.isoformat(),
+                "r": message.received_at.isoformat(),
+                "p": _payload_text(reading),
+            }
+            for reading, message in rows
+        ]
+        result = connection.execute(
+            _INSERT_EVENTS_JSON, {"store": store, "rows": json.dumps(document)}
+        )
         return {(d, e) for d, e in result}
     if dialect != "sqlite":
         raise RuntimeError(f"unsupported database {dialect}")
-    values = [
-        {
-            "device_id": reading.device_id,
-            "event_id": reading.event_id,
-            "seq": reading.seq,
-            "kind": reading.kind,
-            "store": store,
-            "shelf": reading.topic.shelf,
-            "lane": reading.topic.lane,
-            "zone": reading.topic.zone,
-            "door": reading.topic.door,
-            "ts": reading.ts,
-            "received_at": message.received_at,
-            "payload": _payload_text(reading),
-        }
-        for reading, message in rows
-    ]
-    # executemany: "insertmanyvalues" batches it into multi-row INSERTs with RETURNING; core,
-    # not ORM, because it is ~10x cheaper.
-    result = connection.execute(_insert_events_statement(), values)
-    return {(d, e) for d, e in result}
+    new: set[tuple[str, str]] = set()
+    for first in range(0, len(rows), _SQLITE_CHUNK):
+        chunk = rows[first : first + _SQLITE_CHUNK]
+        values: list[Any] = []
+        for reading, message in chunk:
+            topic = reading.topic
+            values += (
+                reading.device_id,
+                reading.event_id,
+                reading.seq,
+                topic.kind,
+                store,
+                topic.shelf,
+                topic.lane,
+                topic.zone,
+                topic.door,
+                _sqlite_time(reading.ts),
+                _sqlite_time(message.received_at),
+                _payload_text(reading),
+            )
+        statement = _SQLITE_INSERT.format(rows=",".join([_SQLITE_ROW] * len(chunk)))
+        new.update((d, e) for d, e in connection.exec_driver_sql(statement, tuple(values)))
+    return new
 
 
 def _payload_text(reading: payloads.SensorReading) -> str:
@@ -231,23 +236,28 @@ def _update_devices(
         elif device.kind == "device" and readings[0].kind in DEVICE_KIND:
             device.kind = DEVICE_KIND[readings[0].kind]
         device.last_seen = now
-        device.online = True
-        for reading in sorted(readings, key=lambda r: r.seq):
-            if reading.kind == "status":
-                device.online = reading.payload["state"] == "online"
+        online = True
+        # Plain locals in the loop, one ORM write per device after it (ORM sets cost).
+        last = device.last_seq
+        readings.sort(key=_seq_of)
+        for reading in readings:
+            seq = reading.seq
+            if reading.topic.kind == "status":
+                online = reading.payload["state"] == "online"
                 if "battery" in reading.payload:
                     device.battery = float(reading.payload["battery"])
-            if device.last_seq is not None and reading.seq > device.last_seq + 1:
+            if last is not None and seq > last + 1:
                 session.add(
-                    SeqGap(
-                        device_id=device_id,
-                        expected=device.last_seq + 1,
-                        got=reading.seq,
-                        detected_at=now,
-                    )
+                    SeqGap(device_id=device_id, expected=last + 1, got=seq, detected_at=now)
                 )
                 gaps += 1
             # A lower seq is a late event (or the device restarted its counter): no gap.
-            if device.last_seq is None or reading.seq > device.last_seq:
-                device.last_seq = reading.seq
+            if last is None or seq > last:
+                last = seq
+        device.online = online
+        device.last_seq = last
     return gaps
+
+
+def _seq_of(reading: payloads.SensorReading) -> int:
+    return reading.seq

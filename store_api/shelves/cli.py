@@ -87,7 +87,7 @@ def alerts_escalate(every: int) -> None:
     """Escalate help alerts nobody acknowledged in time (once, or every N seconds).
 
     Escalations go to the outbox as ``help.escalated`` (the event stream carries them to the
-    tablets); the MQTT bridge also escalates, and notifies over MQTT, as presence events come.
+    tablets); the MQTT bridge does the same on its timer and also notifies over MQTT.
     """
     store: str = current_app.config["STORE_ID"]
     settings = help_settings()

@@ -1,14 +1,25 @@
-"""Typed models of the shelf domain: the planogram's lanes."""
+"""Typed models of the shelf domain: the planogram's lanes, alerts, labels, discrepancies."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Float, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store_api.db import Base, utcnow
+
+_BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Lane(Base):
@@ -37,6 +48,9 @@ class Lane(Base):
     last_reading_at: Mapped[dt.datetime | None]
     # Set while the scale shows something that is not whole units of the product.
     wrong_item_since: Mapped[dt.datetime | None]
+    # Since when units_on_shelf follows the lane (a person's count, or the scale's first whole
+    # reading); the shelf vs system check compares only windows the count covers entirely.
+    counting_since: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -107,3 +121,60 @@ class LabelFeed(Base):
 
     store: Mapped[str] = mapped_column(String(64), primary_key=True)
     after_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ShelfMovement(Base):
+    """Units that left (delta < 0) or came onto (delta > 0) a lane, as its scale saw it."""
+
+    __tablename__ = "shelf_movements"
+    __table_args__ = (Index("ix_shelf_movements_store_ts", "store", "ts"),)
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    store: Mapped[str] = mapped_column(String(64))
+    shelf: Mapped[str] = mapped_column(String(64))
+    lane: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[dt.datetime]  # device time of the reading that changed the count
+    delta: Mapped[int] = mapped_column(Integer)
+    units_after: Mapped[int] = mapped_column(Integer)
+
+
+class ShelfDiscrepancy(Base):
+    """Over one window, a product's shelves and the stock ledger of its floor disagree."""
+
+    __tablename__ = "shelf_discrepancies"
+    # One per product and window: evaluating a window again raises nothing new.
+    __table_args__ = (UniqueConstraint("store", "sku", "window_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    lanes: Mapped[list[str]] = mapped_column(JSON)  # labels such as "A-3"
+    window_start: Mapped[dt.datetime] = mapped_column(index=True)
+    window_end: Mapped[dt.datetime]
+    taken: Mapped[int] = mapped_column(Integer)  # units that left the lanes
+    put_back: Mapped[int] = mapped_column(Integer)  # units that came onto them
+    accounted: Mapped[int] = mapped_column(Integer)  # floor units reserved, sold or written off
+    # (taken - put_back) - accounted: > 0 units missing, < 0 a surplus on the shelf.
+    difference: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[dt.datetime]
+    resolved_at: Mapped[dt.datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    @property
+    def kind(self) -> str:
+        return "missing" if self.difference > 0 else "surplus"
+
+    @property
+    def status(self) -> str:
+        return "open" if self.resolved_at is None else "resolved"
+
+
+class DiscrepancyFeed(Base):
+    """Windows up to ``evaluated_until`` were compared (the bridge's timer moves it on)."""
+
+    __tablename__ = "shelf_discrepancy_feed"
+
+    store: Mapped[str] = mapped_column(String(64), primary_key=True)
+    evaluated_until: Mapped[dt.datetime]

@@ -14,12 +14,15 @@ from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
 from store_api.keys.models import Role
 from store_api.shelves import service
-from store_api.shelves.models import HelpAlert, Lane
+from store_api.shelves.models import HelpAlert, Lane, ShelfDiscrepancy
 from store_api.shelves.schemas import (
     NAME_PATTERN,
     AlertQueryArgsSchema,
     AlertSchema,
     DeviceSchema,
+    DiscrepancyQueryArgsSchema,
+    DiscrepancyResolveSchema,
+    DiscrepancySchema,
     FootfallHourSchema,
     FootfallQueryArgsSchema,
     LanePutSchema,
@@ -43,7 +46,10 @@ REPORT_READERS = (Role.OWNER,)
 DEVICE_READERS = (Role.OWNER, Role.SELLER)
 
 sensors_blp = Blueprint(
-    "sensors", __name__, url_prefix="/api/v1", description="Footfall and shelf devices."
+    "sensors",
+    __name__,
+    url_prefix="/api/v1",
+    description="Footfall, shelf devices, and shelf vs system discrepancies.",
 )
 
 alerts_blp = Blueprint(
@@ -194,3 +200,58 @@ class Tasks(MethodView):
         session = db.get_session()
         with db.read(session):
             return list(service.refill_tasks(session, _store(), context.policy()))
+
+
+def discrepancy_out(found: ShelfDiscrepancy) -> dict[str, Any]:
+    return {
+        "id": found.id,
+        "status": found.status,
+        "kind": found.kind,
+        "sku": found.sku,
+        "lanes": found.lanes,
+        "window_start": found.window_start,
+        "window_end": found.window_end,
+        "taken": found.taken,
+        "put_back": found.put_back,
+        "accounted": found.accounted,
+        "difference": found.difference,
+        "raised_at": found.raised_at,
+        "resolved_at": found.resolved_at,
+        "resolved_by": found.resolved_by,
+        "note": found.note,
+    }
+
+
+@sensors_blp.route("/discrepancies")
+class Discrepancies(MethodView):
+    @require(*REPORT_READERS)
+    @sensors_blp.arguments(DiscrepancyQueryArgsSchema, location="query")
+    @sensors_blp.response(200, DiscrepancySchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """Shelf vs system: windows where a product's shelves and its floor stock disagree
+        (possible shrinkage or misplaced stock), newest first."""
+        session = db.get_session()
+        with db.read(session):
+            return [
+                discrepancy_out(d) for d in service.list_discrepancies(session, _store(), **args)
+            ]
+
+
+@sensors_blp.route(f"/discrepancies/<{_ID}:discrepancy_id>/resolve")
+class DiscrepancyResolve(MethodView):
+    @require(*REPORT_READERS)
+    @sensors_blp.arguments(DiscrepancyResolveSchema)
+    @sensors_blp.response(200, DiscrepancySchema)
+    def post(self, data: dict[str, Any], discrepancy_id: int) -> dict[str, Any]:
+        """Looked into: the first resolution (who, when, the note) is kept."""
+        session = db.get_session()
+        with db.write(session):
+            found = service.resolve_discrepancy(
+                session,
+                _store(),
+                discrepancy_id,
+                current_caller().name,
+                data.get("note"),
+                context.now(),
+            )
+            return discrepancy_out(found)

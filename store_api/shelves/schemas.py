@@ -115,3 +115,49 @@ class TaskSchema(Schema):
     units_on_shelf = fields.Integer()
     capacity = fields.Integer()
     backroom_available = fields.Integer()
+
+
+class DiscrepancySchema(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "open or resolved"})
+    kind = fields.String(
+        metadata={
+            "description": "missing: units left the shelf that no hold, sale or write-off "
+            "explains (shrinkage, put elsewhere); surplus: the ledger moved more floor units "
+            "than left the shelf (sold from elsewhere, unrecorded refill, a scale that missed it)"
+        }
+    )
+    sku = fields.String()
+    lanes = fields.List(fields.String(), metadata={"description": "Labels such as A-3."})
+    window_start = fields.AwareDateTime()
+    window_end = fields.AwareDateTime(metadata={"description": "Excluded."})
+    taken = fields.Integer(metadata={"description": "Units that left the lanes."})
+    put_back = fields.Integer(metadata={"description": "Units that came onto the lanes."})
+    accounted = fields.Integer(
+        metadata={"description": "Floor units held, sold or written off, less those returned."}
+    )
+    difference = fields.Integer(metadata={"description": "taken - put_back - accounted"})
+    raised_at = fields.AwareDateTime()
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class DiscrepancyQueryArgsSchema(QueryArgsSchema):
+    status = fields.String(validate=validate.OneOf(["open", "resolved"]))
+    sku = sku_field()
+    date_from = fields.AwareDateTime(
+        data_key="from", metadata={"description": "Windows starting at or after (ISO 8601)."}
+    )
+    date_to = fields.AwareDateTime(
+        data_key="to", metadata={"description": "Windows starting before (ISO 8601)."}
+    )
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class DiscrepancyResolveSchema(StrictSchema):
+    note = fields.String(
+        validate=validate.Length(max=500),
+        allow_none=True,
+        metadata={"description": "What the owner found (a count, a misplaced box)."},
+    )

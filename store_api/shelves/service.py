@@ -9,12 +9,13 @@ count is left as it was until a whole reading comes again.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
@@ -23,7 +24,16 @@ from store_api.events import service as events
 from store_api.events.service import EventType, NewEvent, emit
 from store_api.recommendations import service as recommendations
 from store_api.sensors.models import SensorDevice, SensorEvent
-from store_api.shelves.models import HelpAlert, LabelFeed, LabelState, Lane, Zone
+from store_api.shelves.models import (
+    DiscrepancyFeed,
+    HelpAlert,
+    LabelFeed,
+    LabelState,
+    Lane,
+    ShelfDiscrepancy,
+    ShelfMovement,
+    Zone,
+)
 from store_api.stock.models import Reason, StockMovement
 from store_api.stock.service import StockPolicy, stock_for
 
@@ -44,8 +54,8 @@ def units_from_weight(grams: float, unit_weight_g: float, tolerance_g: float) ->
     return Units(units=units, off_by_g=off_by, whole=abs(off_by) <= tolerance_g)
 
 
-@dataclass(frozen=True)
-class WeightReading:
+class WeightReading(NamedTuple):
+    # A tuple: the bridge makes one per weight event.
     shelf: str
     lane: str
     grams: float
@@ -78,6 +88,8 @@ def apply_weight(store: str, lane: Lane, reading: WeightReading) -> LaneChange |
     if measured.whole:
         lane.units_on_shelf = measured.units
         lane.wrong_item_since = None
+        if lane.counting_since is None:
+            lane.counting_since = reading.ts
     elif lane.wrong_item_since is None:
         lane.wrong_item_since = reading.ts
     return LaneChange(
@@ -116,7 +128,30 @@ def apply_weights(
         change = apply_weight(store, lane, reading)
         if change is not None:
             changes.append(change)
+    record_movements(session, changes)
     return changes
+
+
+def record_movements(session: Session, changes: Sequence[LaneChange]) -> None:
+    """Keep each change of a lane's count: the shelf side of the discrepancy check.
+
+    Only whole readings move the count; a lane whose count was unknown has no "before".
+    """
+    session.add_all(
+        ShelfMovement(
+            store=c.store,
+            shelf=c.shelf,
+            lane=c.lane,
+            sku=c.sku,
+            ts=c.ts,
+            delta=c.units_after - c.units_before,
+            units_after=c.units_after,
+        )
+        for c in changes
+        if c.units_before is not None
+        and c.units_after is not None
+        and c.units_after != c.units_before
+    )
 
 
 # --- the planogram ----------------------------------------------------------------------
@@ -162,6 +197,7 @@ def put_lane(
         found.last_grams = None
         found.last_reading_at = None
         found.wrong_item_since = None
+        found.counting_since = None
     found.sku = sku
     found.unit_weight_g = float(data["unit_weight_g"])
     found.capacity = int(data["capacity"])
@@ -172,6 +208,8 @@ def put_lane(
     if data.get("units_on_shelf") is not None:
         found.units_on_shelf = int(data["units_on_shelf"])
         found.wrong_item_since = None
+        # A count by a person: the shelf's movements are followed from now on.
+        found.counting_since = now
     found.updated_at = now
     session.flush()
     return found
@@ -218,8 +256,7 @@ class HelpSettings:
         )
 
 
-@dataclass(frozen=True)
-class PresenceReading:
+class PresenceReading(NamedTuple):
     zone: str
     occupied: bool
     ts: dt.datetime
@@ -384,7 +421,9 @@ def acknowledge(
             ErrorCode.ALERT_NOT_FOUND, f"No help alert {alert_id}.", {"alert_id": alert_id}
         )
     if alert.acknowledged_at is None:
-        alert.acknowledged_at = now
+        # raised_at is the presence sensor's time: a clock behind it must not make the
+        # response time negative.
+        alert.acknowledged_at = max(now, alert.raised_at)
         alert.acknowledged_by = by
         emit(
             session,
@@ -631,6 +670,17 @@ def _hour(ts: dt.datetime) -> dt.datetime:
     return ts.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def door_counts_query(store: str, start: dt.datetime, end: dt.datetime) -> Select[Any]:
+    """The door counters' events of a store in [start, end) (partial index on store, ts)."""
+    return select(SensorEvent.ts, SensorEvent.payload).where(
+        SensorEvent.store == store,
+        # Inline, not a bound parameter: the planner matches it to the index's predicate.
+        SensorEvent.kind == literal("footfall", literal_execute=True),
+        SensorEvent.ts >= start,
+        SensorEvent.ts < end,
+    )
+
+
 def footfall(
     session: Session, store: str, start: dt.datetime, end: dt.datetime
 ) -> list[FootfallHour]:
@@ -641,15 +691,7 @@ def footfall(
     while at <= last:
         hours[at] = [0, 0, 0, 0]
         at += dt.timedelta(hours=1)
-    counts = session.execute(
-        select(SensorEvent.ts, SensorEvent.payload).where(
-            SensorEvent.store == store,
-            SensorEvent.kind == "footfall",
-            SensorEvent.ts >= start,
-            SensorEvent.ts < end,
-        )
-    )
-    for ts, payload in counts:
+    for ts, payload in session.execute(door_counts_query(store, start, end)):
         row = hours.get(_hour(ts))
         if row is not None:
             row[0 if payload.get("direction") == "in" else 1] += int(payload.get("count", 0))
@@ -742,3 +784,275 @@ def refill_tasks(session: Session, store: str, policy: StockPolicy) -> list[Refi
                 )
             )
     return tasks
+
+
+def refill_notices(
+    session: Session, store: str, changes: Sequence[LaneChange], policy: StockPolicy
+) -> list[Notice]:
+    """Lanes these readings emptied while their product waits in the backroom: tell sellers."""
+    emptied = {
+        (c.shelf, c.lane)
+        for c in changes
+        if c.units_after == 0 and c.units_before is not None and c.units_before > 0
+    }
+    if not emptied:
+        return []
+    return [
+        Notice(
+            store,
+            {
+                "type": "task.refill",
+                "text": task.text,
+                "shelf": task.shelf,
+                "lane": task.lane,
+                "sku": task.sku,
+                "name": task.name,
+                "quantity": task.quantity,
+                "capacity": task.capacity,
+                "backroom_available": task.backroom_available,
+            },
+        )
+        for task in refill_tasks(session, store, policy)
+        if (task.shelf, task.lane) in emptied
+    ]
+
+
+# --- shelf vs system: discrepancies -----------------------------------------------------
+
+# The stock location the scaled lanes hold (the sales floor).
+SHELF_LOCATION = "floor"
+
+
+@dataclass(frozen=True)
+class DiscrepancySettings:
+    """Plain values from the config (``DISCREPANCY_*``)."""
+
+    window_s: int = 7200
+    # |difference| up to this many units raises nothing (a hold made just after the window).
+    tolerance_units: int = 1
+    # A window is compared this long after it ended: late sensor events and holds land first.
+    settle_s: int = 300
+    location: str = SHELF_LOCATION
+    # After a long downtime, windows further back than this many are skipped.
+    catch_up_windows: int = 12
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> DiscrepancySettings:
+        return cls(
+            window_s=int(config["DISCREPANCY_WINDOW_SECONDS"]),
+            tolerance_units=int(config["DISCREPANCY_TOLERANCE_UNITS"]),
+            settle_s=int(config["DISCREPANCY_SETTLE_SECONDS"]),
+        )
+
+
+def window_start(ts: dt.datetime, window_s: int) -> dt.datetime:
+    """The start of the window holding ``ts``: windows are aligned on the Unix epoch (UTC)."""
+    seconds = int(ts.timestamp()) // window_s * window_s
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def evaluate_discrepancies(
+    session: Session, store: str, now: dt.datetime, settings: DiscrepancySettings
+) -> list[ShelfDiscrepancy]:
+    """Compare each window that ended ``settle_s`` ago and has not been compared yet.
+
+    Cheap when there is nothing to do (one row read): the bridge calls it on its timer. The
+    first call compares the last complete window only.
+    """
+    width = dt.timedelta(seconds=settings.window_s)
+    due = window_start(now - dt.timedelta(seconds=settings.settle_s), settings.window_s)
+    feed = session.get(DiscrepancyFeed, store, with_for_update=True)
+    if feed is None:
+        feed = DiscrepancyFeed(store=store, evaluated_until=due - width)
+        session.add(feed)
+    start = window_start(
+        max(feed.evaluated_until, due - settings.catch_up_windows * width), settings.window_s
+    )
+    raised: list[ShelfDiscrepancy] = []
+    while start + width <= due:
+        raised += compare_window(session, store, start, start + width, now, settings)
+        start += width
+    if due > feed.evaluated_until:
+        feed.evaluated_until = due
+    return raised
+
+
+def compare_window(
+    session: Session,
+    store: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    settings: DiscrepancySettings,
+) -> list[ShelfDiscrepancy]:
+    """Per product: units that left its lanes (net of those put back) in [start, end) versus
+    floor units the stock ledger says went (holds, write-offs, less deliveries and releases).
+
+    The ledger cannot tell lanes apart, so a product on several lanes is compared as one, and
+    only when each of its lanes was counted (``counting_since``) for the whole window. Raises
+    (and emits ``shelf.discrepancy``) once per product and window.
+    """
+    # The products of the planogram whose every lane was counted during the whole window (a
+    # lane set up or re-stocked with another product meanwhile would compare half a window).
+    lanes: dict[str, list[str]] = defaultdict(list)
+    partial: set[str] = set()
+    for sku, shelf_name, lane, since in session.execute(
+        select(Lane.sku, Lane.shelf, Lane.lane, Lane.counting_since).where(Lane.store == store)
+    ):
+        lanes[sku].append(label_name(shelf_name, lane))
+        if since is None or since > start:
+            partial.add(sku)
+    skus = sorted(set(lanes) - partial)
+    if not skus:
+        return []
+    taken_expr = func.sum(case((ShelfMovement.delta < 0, -ShelfMovement.delta), else_=0))
+    back_expr = func.sum(case((ShelfMovement.delta > 0, ShelfMovement.delta), else_=0))
+    shelf = {
+        sku: (int(taken or 0), int(back or 0))
+        for sku, taken, back in session.execute(
+            select(ShelfMovement.sku, taken_expr, back_expr)
+            .where(
+                ShelfMovement.store == store,
+                ShelfMovement.ts >= start,
+                ShelfMovement.ts < end,
+                ShelfMovement.sku.in_(skus),
+            )
+            .group_by(ShelfMovement.sku)
+        )
+    }
+    accounted = {
+        sku: int(units or 0)
+        for sku, units in session.execute(
+            select(
+                Product.sku,
+                func.sum(StockMovement.delta_reserved - StockMovement.delta_on_hand),
+            )
+            .join(Product, Product.id == StockMovement.product_id)
+            .where(
+                Product.sku.in_(skus),
+                StockMovement.location == settings.location,
+                StockMovement.created_at >= start,
+                StockMovement.created_at < end,
+            )
+            .group_by(Product.sku)
+        )
+    }
+    known = set(
+        session.scalars(
+            select(ShelfDiscrepancy.sku).where(
+                ShelfDiscrepancy.store == store,
+                ShelfDiscrepancy.window_start == start,
+                ShelfDiscrepancy.sku.in_(skus),
+            )
+        )
+    )
+    raised = []
+    for sku in skus:
+        taken, back = shelf.get(sku, (0, 0))
+        difference = taken - back - accounted.get(sku, 0)
+        if abs(difference) <= settings.tolerance_units or sku in known:
+            continue
+        found = ShelfDiscrepancy(
+            store=store,
+            sku=sku,
+            lanes=sorted(lanes[sku]),
+            window_start=start,
+            window_end=end,
+            taken=taken,
+            put_back=back,
+            accounted=accounted.get(sku, 0),
+            difference=difference,
+            raised_at=now,
+        )
+        session.add(found)
+        raised.append(found)
+    if not raised:
+        return []
+    session.flush()
+    emit(
+        session,
+        [
+            NewEvent(
+                EventType.SHELF_DISCREPANCY,
+                discrepancy_dict(d),
+                sku=d.sku,
+                key=f"discrepancy-{d.id}",
+            )
+            for d in raised
+        ],
+        now=now,
+    )
+    return raised
+
+
+def discrepancy_dict(found: ShelfDiscrepancy) -> dict[str, Any]:
+    """A discrepancy as the outbox carries it (the API adds nothing)."""
+
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "discrepancy_id": found.id,
+        "status": found.status,
+        "kind": found.kind,
+        "sku": found.sku,
+        "lanes": list(found.lanes),
+        "window_start": iso(found.window_start),
+        "window_end": iso(found.window_end),
+        "taken": found.taken,
+        "put_back": found.put_back,
+        "accounted": found.accounted,
+        "difference": found.difference,
+        "raised_at": iso(found.raised_at),
+        "resolved_at": iso(found.resolved_at),
+        "resolved_by": found.resolved_by,
+        "note": found.note,
+    }
+
+
+def list_discrepancies(
+    session: Session,
+    store: str,
+    *,
+    status: str | None = None,
+    sku: str | None = None,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+    limit: int = 100,
+) -> list[ShelfDiscrepancy]:
+    """Newest window first; ``date_from``/``date_to`` bound the window's start."""
+    query = select(ShelfDiscrepancy).where(ShelfDiscrepancy.store == store)
+    if status == "open":
+        query = query.where(ShelfDiscrepancy.resolved_at.is_(None))
+    elif status == "resolved":
+        query = query.where(ShelfDiscrepancy.resolved_at.is_not(None))
+    if sku is not None:
+        query = query.where(ShelfDiscrepancy.sku == sku)
+    if date_from is not None:
+        query = query.where(ShelfDiscrepancy.window_start >= date_from)
+    if date_to is not None:
+        query = query.where(ShelfDiscrepancy.window_start < date_to)
+    order = (ShelfDiscrepancy.window_start.desc(), ShelfDiscrepancy.id.desc())
+    return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+def resolve_discrepancy(
+    session: Session, store: str, discrepancy_id: int, by: str, note: str | None, now: dt.datetime
+) -> ShelfDiscrepancy:
+    """The owner looked into it: the first resolution (who, when, a note) is kept."""
+    found = session.scalars(
+        select(ShelfDiscrepancy)
+        .where(ShelfDiscrepancy.store == store, ShelfDiscrepancy.id == discrepancy_id)
+        .with_for_update()
+    ).first()
+    if found is None:
+        raise NotFound(
+            ErrorCode.NOT_FOUND,
+            f"No shelf discrepancy {discrepancy_id}.",
+            {"discrepancy_id": discrepancy_id},
+        )
+    if found.resolved_at is None:
+        found.resolved_at = now
+        found.resolved_by = by
+        found.note = note
+    return found

@@ -48,6 +48,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_clickstream_events_visit_id", ["visit_id"], unique=False)
 
     op.create_table(
+        "clickstream_counters",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "name", name=op.f("pk_clickstream_counters")),
+    )
+    op.create_table(
         "clickstream_salts",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("salt", sa.LargeBinary(length=32), nullable=False),
@@ -86,6 +93,7 @@ def downgrade() -> None:
 
     op.drop_table("clickstream_visits")
     op.drop_table("clickstream_salts")
+    op.drop_table("clickstream_counters")
     with op.batch_alter_table("clickstream_events", schema=None) as batch_op:
         batch_op.drop_index("ix_clickstream_events_visit_id")
         batch_op.drop_index("ix_clickstream_events_occurred_at")
