@@ -69,7 +69,8 @@ bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements
 	$(BIN)/python -m bench.events_latency
 	$(BIN)/python -m bench.outbox
 	$(BIN)/python -m bench.recommendations
-	$(BIN)/python -m bench.mqtt_ingest
+	$(BIN)/python -m bench.mqtt_ingest --backend sqlite
+	$(BIN)/python -m bench.mqtt_ingest --backend postgresql
 	$(BIN)/python -m bench.analytics
 
 .PHONY: openapi

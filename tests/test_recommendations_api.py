@@ -201,7 +201,10 @@ def test_train_reports_what_it_learned_from_and_where_the_model_is(
     output = train(runner)
 
     # 9 store visits + 6 web orders; 10 products in the catalogue, 8 of them sold.
-    assert "15 basket(s), 8 product(s) sold, 10 product(s) in the catalogue." in output
+    assert (
+        "15 basket(s), 8 product(s) sold, 0 webshop visit(s) that viewed products, "
+        "10 product(s) in the catalogue." in output
+    )
     directory = Path(app.instance_path) / "recommender"
     version = service.current_version(directory)
     assert version is not None and version in output
@@ -290,6 +293,54 @@ def test_alternatives_of_a_sold_out_product_are_in_stock_products_of_its_categor
     assert set(found) == {WASHER, WASHER_BLACK, OTHER_WASHER}
     assert all(item["available"] > 0 and item["reason"] for item in body["items"])
     assert {category_of(app, sku) for sku in found} == {"Lave-linge"}
+
+
+def browse(client: FlaskClient, clock: FrozenClock, visitor: int, viewed: str, bought: str) -> None:
+    """A webshop visit through the tracker's endpoint: looks at one washer, buys another."""
+    at = clock().timestamp() * 1000
+    item = {"item_category": "Lave-linge", "price": 499.0, "quantity": 1}
+    events = [
+        {"name": "view_item", "params": {"items": [{"item_id": viewed, **item}]}},
+        {"name": "view_item", "params": {"items": [{"item_id": bought, **item}]}},
+        {
+            "name": "purchase",
+            "params": {
+                "value": 499.0,
+                "currency": "EUR",
+                "shipping": 0,
+                "items": [{"item_id": bought, **item}],
+            },
+        },
+    ]
+    batch = [
+        {"event_id": f"v{visitor}-{n}", "ts": at + n, "page": "https://shop.example/p", **event}
+        for n, event in enumerate(events)
+    ]
+    response = client.post(
+        "/api/v1/collect",
+        json={"events": batch},
+        headers={"User-Agent": f"Mozilla/5.0 (X11; Linux x86_64) Firefox/13{visitor}.0"},
+    )
+    assert response.status_code == 200 and response.json["accepted"] == 3, response.json
+
+
+def test_webshop_visits_teach_what_customers_viewed_instead(
+    app: Flask,
+    sales: None,
+    runner: FlaskCliRunner,
+    client: FlaskClient,
+    keys: Keys,
+    clock: FrozenClock,
+) -> None:
+    for visitor in range(3):
+        browse(client, clock, visitor, viewed=SOLD_OUT_WASHER, bought=OTHER_WASHER)
+
+    assert "3 webshop visit(s) that viewed products" in train(runner)
+
+    body = recommend(client, keys, SOLD_OUT_WASHER, kind="alternatives", limit=10)
+    first = body["items"][0]
+    assert first["sku"] == OTHER_WASHER
+    assert first["reason"] == "viewed instead in 3 visits"
 
 
 @pytest.mark.parametrize("trained", [True, False], ids=["model", "no-model"])

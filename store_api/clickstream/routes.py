@@ -204,9 +204,14 @@ class Collect(MethodView):
         if settings is None:
             settings = service.CollectSettings.from_config(current_app.config)
             current_app.extensions["comptoir_collect_settings"] = settings
-        # Validated before the write transaction: on SQLite writers queue one at a time.
+        # Validated and converted before the write transaction: on SQLite, writers queue.
         batch = service.prepare(
-            events, client=client, now=context.now(), settings=settings, text_checked=clean
+            events,
+            client=client,
+            now=context.now(),
+            settings=settings,
+            text_checked=clean,
+            dialect=db.engine_for(current_app).dialect,
         )
         session = db.get_session()
         with db.write(session):

@@ -35,7 +35,7 @@ def train() -> None:
     """
     directory = recommender_dir()
     session = db.get_session()
-    click.echo("Training on the shop's sales history…")
+    click.echo("Training on the shop's sales history and webshop visits…")
     with db.read(session):
         report = service.train(
             session,
@@ -45,6 +45,7 @@ def train() -> None:
         )
     click.echo(
         f"{report.baskets} basket(s), {report.items_sold} product(s) sold, "
+        f"{report.visits} webshop visit(s) that viewed products, "
         f"{report.items} product(s) in the catalogue."
     )
     click.echo(f"Model {report.version} trained in {report.seconds:.2f} s: {report.path}")

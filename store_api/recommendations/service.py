@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from recommender.base import ItemInfo, Suggestion, TrainingData
 from store_api.catalog.models import Product
+from store_api.clickstream.models import ClickEvent
 from store_api.errors import ErrorCode, Invalid, NotFound
 from store_api.orders.models import Order, OrderLine, OrderStatus
 from store_api.stock.models import Channel, Reservation, ReservationStatus, StockLevel
@@ -150,11 +151,46 @@ def training_data(session: Session) -> TrainingData:
 
     baskets.sort(key=lambda basket: basket[0])
     items = {product.sku: item_info(product) for product in session.scalars(select(Product))}
+    sessions, session_purchases = _browsing_sessions(session)
     return TrainingData(
         baskets=[list(dict.fromkeys(skus)) for _when, skus in baskets],
         basket_times=[when for when, _skus in baskets],
+        sessions=sessions,
+        session_purchases=session_purchases,
         items=items,
     )
+
+
+# The newest webshop events the models learn visits from: bounds memory and training time.
+MAX_BROWSING_EVENTS = 500_000
+
+
+def _browsing_sessions(session: Session) -> tuple[list[list[str]], list[list[str]]]:
+    """Webshop visits from the clickstream: products viewed in order, and those bought.
+
+    They teach "viewed instead" alternatives and what is looked at next; visits that viewed
+    no product teach nothing and are left out.
+    """
+    newest = (
+        select(ClickEvent.id, ClickEvent.visit_id, ClickEvent.name, ClickEvent.item_id)
+        .add_columns(ClickEvent.params)
+        .where(ClickEvent.name.in_(("view_item", "purchase")))
+        .order_by(ClickEvent.id.desc())
+        .limit(MAX_BROWSING_EVENTS)
+        .subquery()
+    )
+    rows = session.execute(select(newest).order_by(newest.c.visit_id, newest.c.id)).all()
+    views: dict[int, list[str]] = {}
+    bought: dict[int, list[str]] = defaultdict(list)
+    for _id, visit_id, name, item_id, params in rows:
+        if name == "view_item" and item_id:
+            views.setdefault(visit_id, []).append(item_id)
+        elif name == "purchase":
+            for line in (params or {}).get("items") or []:
+                if isinstance(line, dict) and isinstance(line.get("item_id"), str):
+                    bought[visit_id].append(line["item_id"])
+    visits = [visit_id for visit_id, viewed in views.items() if viewed]
+    return [views[v] for v in visits], [list(dict.fromkeys(bought.get(v, []))) for v in visits]
 
 
 # --- best-sellers (the fallback) -----------------------------------------------------
@@ -263,6 +299,7 @@ class TrainReport:
     version: str
     path: Path
     seconds: float
+    visits: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -297,6 +334,7 @@ def train(
         baskets=len(data.baskets),
         items=len(data.items),
         items_sold=len({sku for basket in data.baskets for sku in basket}),
+        visits=len(data.sessions),
         version=version,
         path=path,
         seconds=time.perf_counter() - started,
