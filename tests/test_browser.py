@@ -9,6 +9,7 @@ chromium``); Playwright never downloads a browser here.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import time
@@ -24,9 +25,11 @@ from flask import Flask
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import select
 
+from iot_bridge import payloads
 from store_api import db
 from store_api.clickstream.models import ClickEvent
 from store_api.keys.models import Role
+from store_api.sensors import service as sensors
 from tests.conftest import Keys
 from tests.fixtures.shop import add_product
 from tests.servers import LiveServer, free_port, start_gunicorn, stop_gunicorn
@@ -235,6 +238,24 @@ def test_browsing_a_product_page_reaches_the_dashboard_charts(
     assert funnel["labels"][-1] == "Purchase"
     assert funnel["datasets"][0]["data"][-1] == 1
     assert funnel["datasets"][0]["data"][0] == 1  # one visit
+
+    # A door counter counts three people in: the "In store" page draws them.
+    now = dt.datetime.now(dt.UTC)
+    door = payloads.dump(
+        "footfall", event_id="d-1", device_id="door-1", seq=1, ts=now, direction="in", count=3
+    )
+    session = db.new_session(app)
+    with db.write(session):
+        topic = "comptoir/v1/store-1/door/main/-/evt/footfall"
+        sensors.store_batch(session, "store-1", [sensors.InboundMessage(topic, door, now)], now=now)
+    session.close()
+    page.click("nav.pages >> text=In store")
+    page.wait_for_selector("#canvas-footfall-0")
+    footfall = page.evaluate(
+        "() => Chart.getChart(document.getElementById('canvas-footfall-0')).data.datasets[0].data"
+    )
+    assert footfall[-1] == 3
+    assert problems == []
     context.close()
 
 

@@ -67,6 +67,22 @@ def test_footfall_per_hour_sits_next_to_the_store_sales(
         f"/api/v1/reservations/{held['id']}/commit", json={}, headers=keys.headers(Role.SELLER)
     )
     assert sold.status_code == 200, sold.get_json()
+    # The webshop's sales are not the store's, even in the same hour.
+    web = client.post(
+        "/api/v1/reservations",
+        json={"sku": "PE-1", "quantity": 1},
+        headers=keys.headers(Role.WEBSHOP),
+    ).get_json()
+    web_sold = client.post(
+        f"/api/v1/reservations/{web['id']}/commit", json={}, headers=keys.headers(Role.WEBSHOP)
+    )
+    assert web_sold.status_code == 200, web_sold.get_json()
+    ordered = client.post(
+        "/api/v1/orders",
+        json={"lines": [{"sku": "PE-1", "quantity": 1}]},
+        headers=keys.headers(Role.WEBSHOP, **{"Idempotency-Key": "footfall-1"}),
+    )
+    assert ordered.status_code == 201, ordered.get_json()
 
     response = client.get(
         "/api/v1/footfall?from=2026-11-27T09:00:00Z&to=2026-11-27T11:00:00Z",

@@ -34,7 +34,12 @@ from store_api.shelves.models import (
     ShelfMovement,
     Zone,
 )
-from store_api.stock.models import Reason, StockMovement
+from store_api.stock.models import (
+    Channel,
+    Reservation,
+    ReservationStatus,
+    StockMovement,
+)
 from store_api.stock.service import StockPolicy, stock_for
 
 
@@ -695,18 +700,22 @@ def footfall(
         row = hours.get(_hour(ts))
         if row is not None:
             row[0 if payload.get("direction") == "in" else 1] += int(payload.get("count", 0))
+    # Store sales only: a seller's hold committed at the till (a web commit or an order is
+    # the webshop's sale, whoever walked through the door).
     sold = session.execute(
-        select(StockMovement.created_at, StockMovement.delta_on_hand).where(
-            StockMovement.reason == Reason.SALE.value,
-            StockMovement.created_at >= start,
-            StockMovement.created_at < end,
+        select(Reservation.closed_at, Reservation.quantity).where(
+            Reservation.status == ReservationStatus.COMMITTED.value,
+            Reservation.channel == Channel.STORE.value,
+            Reservation.order_id.is_(None),
+            Reservation.closed_at >= start,
+            Reservation.closed_at < end,
         )
     )
-    for ts, delta in sold:
-        row = hours.get(_hour(ts))
+    for ts, quantity in sold:
+        row = hours.get(_hour(ts)) if ts is not None else None
         if row is not None:
             row[2] += 1
-            row[3] += -delta
+            row[3] += quantity
     return [FootfallHour(hour, *values) for hour, values in hours.items()]
 
 
@@ -1056,3 +1065,217 @@ def resolve_discrepancy(
         found.resolved_by = by
         found.note = note
     return found
+
+
+# --- the owner's "In store" page: local days, totals, response times --------------------------
+# Read-only. Days are the shop's local days (``tz``, Europe/Paris by default), both ends
+# included, like the browsing reports; the sensors and the ledger keep UTC.
+
+
+def local_bounds(
+    date_from: dt.date, date_to: dt.date, tz: dt.tzinfo
+) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) in UTC of the local days ``date_from`` .. ``date_to``."""
+    start = dt.datetime.combine(date_from, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def _days(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
+    return [date_from + dt.timedelta(days=n) for n in range((date_to - date_from).days + 1)]
+
+
+@dataclass(frozen=True)
+class FootfallTotal:
+    """Door counts and store sales summed over some hours (a local day, an hour of the day)."""
+
+    visitors_in: int = 0
+    visitors_out: int = 0
+    sales: int = 0  # committed store holds, as :func:`footfall` counts them
+    units_sold: int = 0
+
+    @property
+    def conversion(self) -> float | None:
+        """Store sales per visitor through the door; None when nobody came in."""
+        return round(self.sales / self.visitors_in, 4) if self.visitors_in else None
+
+    def plus(self, hour: FootfallHour) -> FootfallTotal:
+        return FootfallTotal(
+            self.visitors_in + hour.visitors_in,
+            self.visitors_out + hour.visitors_out,
+            self.sales + hour.sales,
+            self.units_sold + hour.units_sold,
+        )
+
+
+@dataclass(frozen=True)
+class StoreFootfall:
+    days: dict[dt.date, FootfallTotal]  # every local day of the period, zeros included
+    total: FootfallTotal  # the whole period
+    # Conversion needs door counts: the days a door counter counted someone, summed (hours:
+    # by local hour of the day, 0-23). A day without counts (counter off) would inflate it.
+    counted_days: int
+    counted: FootfallTotal
+    hours: dict[int, FootfallTotal]
+
+
+def store_footfall(
+    session: Session, store: str, date_from: dt.date, date_to: dt.date, tz: dt.tzinfo
+) -> StoreFootfall:
+    """:func:`footfall` (UTC hours) summed by local day and by local hour of the day.
+
+    A UTC hour falls in one local hour for whole-hour offsets (Europe/Paris); on the autumn
+    night the clocks go back, both 02:00 hours count in the hour of the day 2.
+    """
+    start, end = local_bounds(date_from, date_to, tz)
+    local = [(hour.hour.astimezone(tz), hour) for hour in footfall(session, store, start, end)]
+    days = dict.fromkeys(_days(date_from, date_to), FootfallTotal())
+    total = FootfallTotal()
+    for at, hour in local:
+        if at.date() in days:
+            days[at.date()] = days[at.date()].plus(hour)
+        total = total.plus(hour)
+    counted_days = {day for day, sums in days.items() if sums.visitors_in > 0}
+    hours = dict.fromkeys(range(24), FootfallTotal())
+    counted = FootfallTotal()
+    for at, hour in local:
+        if at.date() in counted_days:
+            hours[at.hour] = hours[at.hour].plus(hour)
+            counted = counted.plus(hour)
+    return StoreFootfall(days, total, len(counted_days), counted, hours)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile (0-1) of ``values``, interpolated between the closest ranks (as
+    numpy's default and spreadsheets' PERCENTILE do); None for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class ResponseTimes:
+    """Help alerts of a group (a local day, a zone, the period) and how fast a seller went."""
+
+    alerts: int
+    acknowledged: int
+    # Nobody answered within HELP_ESCALATE_AFTER_SECONDS (some were acknowledged later).
+    escalated: int
+    acknowledged_after_escalation: int
+    not_acknowledged: int  # still waiting, or nobody ever went
+    median_s: float | None  # raised -> acknowledged, over the acknowledged alerts
+    p90_s: float | None
+
+
+def response_times(alerts: Iterable[HelpAlert]) -> ResponseTimes:
+    alerts = list(alerts)
+    waits = [
+        (a.acknowledged_at - a.raised_at).total_seconds()
+        for a in alerts
+        if a.acknowledged_at is not None
+    ]
+    escalated = [a for a in alerts if a.escalated_at is not None]
+    median = percentile(waits, 0.5)
+    p90 = percentile(waits, 0.9)
+    return ResponseTimes(
+        alerts=len(alerts),
+        acknowledged=len(waits),
+        escalated=len(escalated),
+        acknowledged_after_escalation=sum(a.acknowledged_at is not None for a in escalated),
+        not_acknowledged=len(alerts) - len(waits),
+        median_s=None if median is None else round(median, 1),
+        p90_s=None if p90 is None else round(p90, 1),
+    )
+
+
+@dataclass(frozen=True)
+class HelpResponse:
+    days: dict[dt.date, ResponseTimes]  # every local day of the period (by raised_at)
+    zones: dict[str, ResponseTimes]  # the zones that asked for help, by name
+    total: ResponseTimes
+
+
+def help_response(
+    session: Session, store: str, date_from: dt.date, date_to: dt.date, tz: dt.tzinfo
+) -> HelpResponse:
+    """Help alerts raised in the local days ``date_from`` .. ``date_to``, with their timings."""
+    start, end = local_bounds(date_from, date_to, tz)
+    alerts = list(
+        session.scalars(
+            select(HelpAlert)
+            .where(
+                HelpAlert.store == store, HelpAlert.raised_at >= start, HelpAlert.raised_at < end
+            )
+            .order_by(HelpAlert.raised_at, HelpAlert.id)
+        )
+    )
+    by_day: dict[dt.date, list[HelpAlert]] = {day: [] for day in _days(date_from, date_to)}
+    by_zone: dict[str, list[HelpAlert]] = defaultdict(list)
+    for alert in alerts:
+        by_day.setdefault(alert.raised_at.astimezone(tz).date(), []).append(alert)
+        by_zone[alert.zone].append(alert)
+    return HelpResponse(
+        days={day: response_times(found) for day, found in by_day.items()},
+        zones={zone: response_times(by_zone[zone]) for zone in sorted(by_zone)},
+        total=response_times(alerts),
+    )
+
+
+@dataclass(frozen=True)
+class ShelfVsSystem:
+    found: list[ShelfDiscrepancy]  # windows starting in the period: open first, newest first
+    missing_per_day: dict[dt.date, int]  # units, every local day of the period
+    surplus_per_day: dict[dt.date, int]
+    names: dict[str, str]  # product names by SKU
+    open_before: int  # still open, from windows before the period
+
+
+def shelf_vs_system(
+    session: Session, store: str, date_from: dt.date, date_to: dt.date, tz: dt.tzinfo
+) -> ShelfVsSystem:
+    """The discrepancies whose window starts in the local days, the open ones first."""
+    start, end = local_bounds(date_from, date_to, tz)
+    found = list(
+        session.scalars(
+            select(ShelfDiscrepancy)
+            .where(
+                ShelfDiscrepancy.store == store,
+                ShelfDiscrepancy.window_start >= start,
+                ShelfDiscrepancy.window_start < end,
+            )
+            .order_by(
+                case((ShelfDiscrepancy.resolved_at.is_(None), 0), else_=1),
+                ShelfDiscrepancy.window_start.desc(),
+                ShelfDiscrepancy.id.desc(),
+            )
+        )
+    )
+    missing = dict.fromkeys(_days(date_from, date_to), 0)
+    surplus = dict(missing)
+    for item in found:
+        day = item.window_start.astimezone(tz).date()
+        if day in missing:
+            if item.difference > 0:
+                missing[day] += item.difference
+            else:
+                surplus[day] -= item.difference
+    skus = sorted({item.sku for item in found})
+    names = (
+        dict(session.execute(select(Product.sku, Product.name).where(Product.sku.in_(skus))).all())
+        if skus
+        else {}
+    )
+    open_before = session.scalar(
+        select(func.count())
+        .select_from(ShelfDiscrepancy)
+        .where(
+            ShelfDiscrepancy.store == store,
+            ShelfDiscrepancy.resolved_at.is_(None),
+            ShelfDiscrepancy.window_start < start,
+        )
+    )
+    return ShelfVsSystem(found, missing, surplus, names, int(open_before or 0))
