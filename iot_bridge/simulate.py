@@ -1,4 +1,4 @@
-"""``python -m iot_bridge.simulate [--loop]``: replay a store day on the broker.
+"""``python -m iot_bridge.simulate [--loop] [--till] [--promos]``: replay a store day.
 
 Customers come in through the door, walk to lanes, linger in front of them (presence
 heartbeats), pick units (the lane's scale gets lighter), sometimes put one back, sometimes put
@@ -10,6 +10,13 @@ them a little later; the others escalate.
 Device time is real time, and so is the time a customer lingers: the bridge measures a dwell
 on the devices' clocks, so heartbeats that ``--speed`` compressed would never reach a zone's
 threshold. ``--speed`` compresses every other pause (arrivals, walking, picking).
+
+``--till``: the shop's till and stock room too. What a customer picked and did not put back is
+sold at the till on the way out (a store hold from the floor, committed at once), except for
+the ``--shrink-share`` who walk out without paying (the shelf-vs-system check catches them);
+the night refill of the lanes is a delivery to the floor. ``--promos``: every
+``--promo-every`` store seconds one lane's product is 10 % off and the previous one goes back
+to its price, so the labels change. Both only touch the demo catalogue's products (``--force``).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import datetime as dt
 import heapq
 import itertools
 import json
+import logging
 import os
 import random
 import signal
@@ -27,17 +35,34 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
 from iot_bridge import payloads, topics
+from iot_bridge import settings as bridge_settings
 from iot_bridge.settings import DEFAULT_MQTT_URL, ROOT
+from store_api import config, db
+from store_api.catalog import service as catalog
+from store_api.catalog.models import Product
+from store_api.errors import DomainError, InsufficientStock
+from store_api.shelves.models import Lane
+from store_api.shelves.service import SHELF_LOCATION
+from store_api.stock import service as stock
+from store_api.stock.models import Channel, Reason
+
+log = logging.getLogger(__name__)
 
 SEEDS = ROOT / "seeds"
+DEMO_CATALOGUE = SEEDS / "demo_catalog.csv"
 DEFAULT_DEVICES = (
     "simulator:simulator-demo shelf-1:shelf-demo zone-1:zone-demo door-1:door-demo "
     "tablet-1:tablet-demo"
@@ -47,15 +72,27 @@ DOOR = "main"
 # threshold when that is shorter, so that a dwell just past the threshold is seen.
 HEARTBEAT_S = 5.0
 SELLERS = ("Julie", "Marc", "Sofia", "Karim")
+# Of the customers who pick a unit, this many change their mind and put it back.
+PUT_BACK_SHARE = 1 / 6
+TILL_ACTOR = "demo till"
+REFILL_ACTOR = "demo night refill"
+COUNT_ACTOR = "demo floor count"
+PROMO_OFF = Decimal("0.10")
+CENT = Decimal("0.01")
 
 
 @dataclass
 class SimLane:
     shelf: str
     lane: str
+    sku: str
     unit_weight_g: float
     units: int
     capacity: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.shelf}-{self.lane}"
 
 
 @dataclass(frozen=True)
@@ -85,11 +122,37 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Checkout:
+    """A customer leaves with ``basket`` (SKU, units): paid at the till, or not (shrinkage)."""
+
+    customer: int
+    basket: tuple[tuple[str, int], ...]
+    paid: bool
+
+    @property
+    def units(self) -> int:
+        return sum(units for _sku, units in self.basket)
+
+
+@dataclass(frozen=True)
+class Refill:
+    """At night, ``units`` of ``sku`` go from the stock room to lane ``label``."""
+
+    label: str
+    sku: str
+    units: int
+
+
+@dataclass(frozen=True)
 class Wait:
     """A pause in a customer's visit: store seconds (divided by ``--speed``) unless ``real``."""
 
     seconds: float
     real: bool = False
+
+
+# What a store day does, in order: sensors publish, customers pay, lanes are refilled.
+Action = Step | Checkout | Refill
 
 
 def load_lanes(path: Path = SEEDS / "demo_planogram.csv") -> list[SimLane]:
@@ -98,6 +161,7 @@ def load_lanes(path: Path = SEEDS / "demo_planogram.csv") -> list[SimLane]:
             SimLane(
                 row["shelf"],
                 row["lane"],
+                row["sku"],
                 float(row["unit_weight_g"]),
                 int(row["units_on_shelf"] or 0),
                 int(row["capacity"]),
@@ -114,6 +178,12 @@ def load_zones(path: Path = SEEDS / "demo_zones.csv") -> dict[tuple[str, str], S
         }
 
 
+def load_catalogue_prices(path: Path = DEMO_CATALOGUE) -> dict[str, Decimal]:
+    """The demo catalogue's products and their regular prices."""
+    with path.open(newline="", encoding="utf-8") as file:
+        return {row["sku"]: Decimal(row["price"]) for row in csv.DictReader(file)}
+
+
 def customer(
     rng: random.Random,
     store: str,
@@ -121,11 +191,18 @@ def customer(
     zones: dict[tuple[str, str], SimZone],
     crowd: Counter[str],
     help_share: float,
-) -> Iterator[Wait | Step]:
+    number: int = 0,
+    shrink_share: float = 0.0,
+) -> Iterator[Wait | Action]:
     """One customer's visit. Runs as the day goes (see :func:`day`): the lanes' units and the
-    zones' crowd are read and changed when each step happens, not when the visit is planned."""
+    zones' crowd are read and changed when each step happens, not when the visit is planned.
+
+    A unit put back is one this customer picked a moment before; what they still hold on the
+    way out is their basket (:class:`Checkout`), unpaid for ``shrink_share`` of them.
+    """
     door = topics.footfall(store, DOOR)
     zoned = [lane for lane in lanes if (lane.shelf, lane.lane) in zones]
+    basket: Counter[str] = Counter()
     yield Step(door, "footfall", f"door-{DOOR}", {"direction": "in", "count": 1})
     for _ in range(rng.randint(1, 3)):
         hesitates = bool(zoned) and rng.random() < help_share
@@ -134,23 +211,17 @@ def customer(
         zone = zones.get((lane.shelf, lane.lane))
         if zone is not None:
             yield from linger(rng, store, zone, crowd, hesitates)
-        before = lane.units
-        action = rng.random()
-        if action < 0.6 and lane.units > 0:
-            lane.units -= 1  # picked
-        elif action < 0.7 and lane.units < lane.capacity:
-            lane.units += 1  # put one back
-        grams = lane.units * lane.unit_weight_g + rng.uniform(-2, 2)
-        if rng.random() < 0.05:
-            grams += rng.uniform(0.3, 0.6) * lane.unit_weight_g  # something else put back
-        if lane.units != before or grams != lane.units * lane.unit_weight_g:
-            yield Wait(1)
-            yield Step(
-                topics.weight(store, lane.shelf, lane.lane),
-                "weight",
-                f"shelf-{lane.shelf.lower()}",
-                {"grams": round(grams, 1)},
-            )
+        picked = rng.random() < 0.6 and lane.units > 0
+        if picked:
+            lane.units -= 1
+            basket[lane.sku] += 1
+        yield Wait(1)
+        yield reading(rng, store, lane, wrong_item=rng.random() < 0.05)
+        if picked and rng.random() < PUT_BACK_SHARE:
+            yield Wait(rng.uniform(3, 15))  # changes their mind
+            lane.units += 1
+            basket[lane.sku] -= 1
+            yield reading(rng, store, lane)
         if zone is not None:
             yield Wait(2)
             crowd[zone.zone] -= 1
@@ -162,7 +233,23 @@ def customer(
                 {"occupied": people > 0, "people": people},
             )
     yield Wait(rng.uniform(5, 30))
+    held = tuple(sorted((sku, units) for sku, units in basket.items() if units > 0))
+    if held:
+        yield Checkout(number, held, paid=rng.random() >= shrink_share)
     yield Step(door, "footfall", f"door-{DOOR}", {"direction": "out", "count": 1})
+
+
+def reading(rng: random.Random, store: str, lane: SimLane, wrong_item: bool = False) -> Step:
+    """What the lane's scale says now, with a little noise (and something else on it)."""
+    grams = lane.units * lane.unit_weight_g + rng.uniform(-2, 2)
+    if wrong_item:
+        grams += rng.uniform(0.3, 0.6) * lane.unit_weight_g
+    return Step(
+        topics.weight(store, lane.shelf, lane.lane),
+        "weight",
+        f"shelf-{lane.shelf.lower()}",
+        {"grams": round(grams, 1)},
+    )
 
 
 def linger(
@@ -193,7 +280,8 @@ def day(
     customers: int = 40,
     speed: float = 10.0,
     help_share: float = 0.2,
-) -> Iterator[tuple[float, Step]]:
+    shrink_share: float = 0.1,
+) -> Iterator[tuple[float, Action]]:
     """The events of one store day with when to send them (real seconds from its start).
 
     Customers arrive one after another and their visits overlap. Each visit runs until its
@@ -201,11 +289,11 @@ def day(
     """
     order = itertools.count()
     crowd: Counter[str] = Counter()
-    ready: list[tuple[float, int, Iterator[Wait | Step]]] = []
+    ready: list[tuple[float, int, Iterator[Wait | Action]]] = []
     arrival = 0.0
-    for _ in range(customers):
+    for number in range(1, customers + 1):
         arrival += rng.uniform(20, 120) / speed
-        visit = customer(rng, store, lanes, zones, crowd, help_share)
+        visit = customer(rng, store, lanes, zones, crowd, help_share, number, shrink_share)
         heapq.heappush(ready, (arrival, next(order), visit))
     at = 0.0
     while ready:
@@ -216,9 +304,11 @@ def day(
                 heapq.heappush(ready, (at + pause, next(order), visit))
                 break
             yield at, item
-    # Night: refill every lane.
+    # Night: refill every lane (from the stock room first, then the scale sees it).
     for lane in lanes:
         at += 1 / speed
+        if lane.units < lane.capacity:
+            yield at, Refill(lane.label, lane.sku, lane.capacity - lane.units)
         lane.units = lane.capacity
         yield (
             at,
@@ -229,6 +319,228 @@ def day(
                 {"grams": lane.units * lane.unit_weight_g},
             ),
         )
+
+
+def promo_price(price: Decimal, off: Decimal = PROMO_OFF) -> Decimal:
+    """``off`` less, then down to the nearest shelf price ending in .99 or .90 (34.99 -> 30.99,
+    9.90 -> 8.90, 169.00 -> 151.99): the customer saves at least ``off``."""
+    target = price * (1 - off)
+    euros = target.to_integral_value(rounding=ROUND_FLOOR)
+    for candidate in (euros + Decimal("0.99"), euros + Decimal("0.90"), euros - CENT):
+        if 0 < candidate <= target:
+            return candidate.quantize(CENT)
+    return target.quantize(CENT, rounding=ROUND_FLOOR)
+
+
+class Shop:
+    """The back office side of the simulated shop: its till, its stock room, its price tags.
+
+    Everything goes through the same services as the API, each in its own transaction, on the
+    database the bridge uses; a failure is logged and the day goes on (under ``make run`` an
+    exiting simulator would stop every other process).
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        policy: stock.StockPolicy,
+        store: str,
+        catalogue: dict[str, Decimal] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.policy = policy
+        self.store = store
+        self.catalogue = load_catalogue_prices() if catalogue is None else catalogue
+        self.tickets = 0
+
+    # --- the guard and the planogram ---------------------------------------------------
+
+    def foreign_products(self) -> list[str]:
+        """Products that are not from the demo catalogue: a real shop's, not to be touched."""
+        with self.sessions() as session, db.read(session):
+            skus = set(session.scalars(select(Product.sku)))
+        return sorted(skus - set(self.catalogue))
+
+    def planogram(self) -> list[SimLane]:
+        """The store's lanes as the database knows them (product, weight, units counted)."""
+        with self.sessions() as session, db.read(session):
+            lanes = session.scalars(
+                select(Lane).where(Lane.store == self.store).order_by(Lane.shelf, Lane.lane)
+            )
+            return [
+                SimLane(
+                    lane.shelf,
+                    lane.lane,
+                    lane.sku,
+                    lane.unit_weight_g,
+                    min(lane.units_on_shelf or 0, lane.capacity),
+                    lane.capacity,
+                )
+                for lane in lanes
+            ]
+
+    def count_floor(self, lanes: Iterable[SimLane], now: dt.datetime) -> dict[str, int]:
+        """Where the ledger has fewer units on the floor than the lanes hold (e.g. the demo's
+        sales history sold them), a seller counts the floor up to what the lanes hold, so the
+        till can sell every unit taken from them. Returns the units added per SKU."""
+        on_lanes: Counter[str] = Counter()
+        for lane in lanes:
+            on_lanes[lane.sku] += lane.units
+        added = {}
+        for sku, units in sorted(on_lanes.items()):
+            try:
+                with self.sessions() as session, db.write(session):
+                    found = stock.stock_for(session, [sku], self.policy).get(sku)
+                    if found is None:
+                        continue
+                    floor = next(
+                        (loc for loc in found.locations if loc.location == SHELF_LOCATION), None
+                    )
+                    if floor is None or floor.available >= units:
+                        continue
+                    missing = units - floor.available
+                    stock.count(
+                        session,
+                        sku=sku,
+                        location=SHELF_LOCATION,
+                        on_hand=floor.on_hand + missing,
+                        expected_on_hand=floor.on_hand,
+                        actor=COUNT_ACTOR,
+                        reference="the lanes hold more than the ledger says",
+                        now=now,
+                        policy=self.policy,
+                    )
+                    added[sku] = missing
+            except (DomainError, SQLAlchemyError):
+                log.warning("floor count of %s failed", sku, exc_info=True)
+        return added
+
+    # --- the till ----------------------------------------------------------------------
+
+    def sell(self, checkout: Checkout, now: dt.datetime) -> int:
+        """Ring up a basket: one store hold from the floor per product, committed at once.
+        A product the ledger has no unit of on the floor is left out. Returns units sold."""
+        self.tickets += 1
+        reference = f"ticket {now:%Y%m%d}-{self.tickets:04d}"
+        sold = 0
+        for sku, units in checkout.basket:
+            try:
+                sold += self._sell_line(sku, units, reference, now)
+            except InsufficientStock as exc:
+                log.debug("till: no %s left on the floor in the ledger: %s", sku, exc)
+            except (DomainError, SQLAlchemyError):
+                log.warning("till: %s not sold", sku, exc_info=True)
+        return sold
+
+    def _sell_line(self, sku: str, units: int, reference: str, now: dt.datetime) -> int:
+        for attempt in range(2):
+            try:
+                with self.sessions() as session, db.write(session):
+                    hold = stock.reserve(
+                        session,
+                        sku=sku,
+                        quantity=units,
+                        channel=Channel.STORE,
+                        location=SHELF_LOCATION,
+                        ttl_seconds=None,
+                        note=None,
+                        actor=TILL_ACTOR,
+                        now=now,
+                        policy=self.policy,
+                    )
+                    stock.commit_reservation(
+                        session,
+                        hold.id,
+                        actor=TILL_ACTOR,
+                        reference=reference,
+                        now=now,
+                        policy=self.policy,
+                    )
+                return units
+            except InsufficientStock as exc:
+                # Fewer on the floor than in the basket: sell those (once).
+                if attempt or not 0 < exc.available < units:
+                    raise
+                units = exc.available
+        return 0
+
+    def refill(self, refill: Refill, now: dt.datetime) -> None:
+        """The units a seller brings to a lane at night, recorded as a delivery to the floor
+        (the stock services have no transfer between locations)."""
+        try:
+            with self.sessions() as session, db.write(session):
+                stock.adjust(
+                    session,
+                    sku=refill.sku,
+                    location=SHELF_LOCATION,
+                    delta=refill.units,
+                    reason=Reason.DELIVERY,
+                    actor=REFILL_ACTOR,
+                    reference=f"refill lane {refill.label}",
+                    now=now,
+                    policy=self.policy,
+                )
+        except (DomainError, SQLAlchemyError):
+            log.warning("refill of lane %s not recorded", refill.label, exc_info=True)
+
+
+class Promotions:
+    """One lane's product at a time is 10 % off; the next one ends the previous promotion.
+
+    Regular prices are the demo catalogue's: only a product still at its catalogue price is
+    put on promotion, and only one still at its promotion price is put back, so an owner's
+    own price is never touched and a promotion a killed simulator left behind is undone at
+    the next start (:meth:`end_all`). Prices change through the catalogue service, so the
+    outbox says ``product.updated`` and the label publisher republishes the label.
+    """
+
+    def __init__(self, shop: Shop, skus: Iterable[str], rng: random.Random) -> None:
+        self.shop = shop
+        self.skus = sorted(set(skus) & set(shop.catalogue))
+        self.rng = rng
+        self.current: str | None = None
+
+    def end_all(self, now: dt.datetime) -> list[str]:
+        """Put back the regular price of every lane product still at its promotion price."""
+        ended = []
+        with self.shop.sessions() as session, db.write(session):
+            for sku in self.skus:
+                regular = self.shop.catalogue[sku]
+                product = session.scalars(select(Product).where(Product.sku == sku)).first()
+                if product is not None and product.price == promo_price(regular):
+                    catalog.update_product(session, sku, {"price": regular}, now=now)
+                    ended.append(sku)
+        self.current = None
+        return ended
+
+    def next(self, now: dt.datetime) -> tuple[str | None, tuple[str, Decimal, Decimal] | None]:
+        """End the current promotion and start one on another product: (ended SKU, (SKU,
+        regular price, promotion price)); None where there was nothing to do."""
+        ended, started = self.current, None
+        with self.shop.sessions() as session, db.write(session):
+            prices, active = {}, set()
+            for sku, price, is_active in session.execute(
+                select(Product.sku, Product.price, Product.active).where(Product.sku.in_(self.skus))
+            ):
+                prices[sku] = price
+                if is_active:
+                    active.add(sku)
+            if ended is not None and prices.get(ended) == promo_price(self.shop.catalogue[ended]):
+                catalog.update_product(
+                    session, ended, {"price": self.shop.catalogue[ended]}, now=now
+                )
+            candidates = [
+                sku
+                for sku in self.skus
+                if sku != ended and sku in active and prices[sku] == self.shop.catalogue[sku]
+            ]
+            if candidates:
+                sku = self.rng.choice(candidates)
+                regular = self.shop.catalogue[sku]
+                catalog.update_product(session, sku, {"price": promo_price(regular)}, now=now)
+                started = (sku, regular, promo_price(regular))
+        self.current = started[0] if started else None
+        return ended, started
 
 
 class Sequencer:
@@ -362,6 +674,14 @@ def device_users(devices: str) -> list[tuple[str, str]]:
     return [(user, password) for user, _, password in (d.partition(":") for d in devices.split())]
 
 
+def share(text: str) -> float:
+    """An argparse type: a share between 0 and 1."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m iot_bridge.simulate",
@@ -376,7 +696,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
         "--help-share",
-        type=float,
+        type=share,
         default=0.2,
         help="share of lane visits that linger past the zone's threshold (0.2)",
     )
@@ -393,7 +713,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the tablet's user in COMPTOIR_MQTT_DEVICES (default: the first tablet-*)",
     )
     parser.add_argument(
-        "--ack-share", type=float, default=0.75, help="share of alerts acknowledged (0.75)"
+        "--ack-share", type=share, default=0.75, help="share of alerts acknowledged (0.75)"
     )
     parser.add_argument(
         "--ack-after",
@@ -403,7 +723,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar=("MIN", "MAX"),
         help="a seller answers after MIN to MAX real seconds (10 90)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--till",
+        action="store_true",
+        help="sell what customers take at the till and record the night refill (database)",
+    )
+    parser.add_argument(
+        "--shrink-share",
+        type=share,
+        default=0.1,
+        help="with --till, share of customers who walk out without paying (0.1)",
+    )
+    parser.add_argument(
+        "--promos",
+        action="store_true",
+        help="put one lane's product at a time 10 %% off (database; labels change)",
+    )
+    parser.add_argument(
+        "--promo-every",
+        type=float,
+        default=1800.0,
+        help="store seconds between promotions (1800: 3 minutes at --speed 10)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="--till and --promos also when the catalogue is not the demo one",
+    )
+    args = parser.parse_args(argv)
+    if args.speed <= 0 or args.promo_every <= 0:
+        parser.error("--speed and --promo-every must be positive")
+    return args
 
 
 def find_tablet(args: argparse.Namespace, users: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -420,14 +770,74 @@ def find_tablet(args: argparse.Namespace, users: list[tuple[str, str]]) -> tuple
     return None
 
 
+def open_shop(store: str, force: bool) -> tuple[Shop, Engine] | int:
+    """The shop on the bridge's database, or exit code 2 when it is not the demo shop."""
+    settings = bridge_settings.load()
+    engine = db.make_engine(settings.database_url)
+    shop = Shop(db.make_sessionmaker(engine), stock.StockPolicy.from_config(config.load()), store)
+    foreign = shop.foreign_products()
+    if foreign and not force:
+        engine.dispose()
+        print(
+            f"{len(foreign)} product(s) are not from the demo catalogue (e.g. {foreign[0]}): "
+            "this looks like a real shop. --till and --promos only sell and reprice the demo "
+            "shop's products; --force to do it anyway.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
+    return shop, engine
+
+
+def shop_lanes(shop: Shop, planogram: Path) -> list[SimLane]:
+    lanes = shop.planogram()
+    if lanes:
+        return lanes
+    print(
+        f"store {shop.store} has no planogram in the database (flask seed-planogram): "
+        f"the lanes of {planogram} sell what the bridge cannot see",
+        flush=True,
+    )
+    return load_lanes(planogram)
+
+
+def basket_text(checkout: Checkout) -> str:
+    return ", ".join(f"{units} x {sku}" for sku, units in checkout.basket)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     store = os.environ.get("COMPTOIR_STORE_ID") or "store-1"
     url = urlsplit(os.environ.get("COMPTOIR_MQTT_URL") or DEFAULT_MQTT_URL)
     host, port = url.hostname or "127.0.0.1", url.port or 1883
     users = device_users(os.environ.get("COMPTOIR_MQTT_DEVICES") or DEFAULT_DEVICES)
     rng = random.Random(args.seed)
     stopping = threading.Event()
+
+    shop: Shop | None = None
+    engine: Engine | None = None
+    if args.till or args.promos:
+        opened = open_shop(store, args.force)
+        if isinstance(opened, int):
+            return opened
+        shop, engine = opened
+        lanes = shop_lanes(shop, args.planogram)
+    else:
+        lanes = load_lanes(args.planogram)
+    zones = load_zones(args.zones)
+    till = shop if args.till else None
+    promotions = (
+        Promotions(
+            shop,
+            (lane.sku for lane in lanes),
+            random.Random(None if args.seed is None else args.seed + 1),
+        )
+        if shop is not None and args.promos
+        else None
+    )
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         stopping.set()
@@ -456,10 +866,49 @@ def main(argv: list[str] | None = None) -> int:
     )
     if tablet is not None:
         tablet.start(host, port)
-    lanes, zones = load_lanes(args.planogram), load_zones(args.zones)
     sequencer = Sequencer()
     published = 0
+    promo_every = args.promo_every / args.speed
+    next_promo = time.monotonic() if promotions is not None else float("inf")
+
+    def rotate() -> None:
+        assert promotions is not None
+        try:
+            ended, started = promotions.next(dt.datetime.now(dt.UTC))
+        except (DomainError, SQLAlchemyError):
+            log.warning("promotion not changed", exc_info=True)
+            return
+        if ended is not None:
+            print(f"promo: {ended} back to {promotions.shop.catalogue[ended]}", flush=True)
+        if started is not None:
+            sku, regular, price = started
+            print(f"promo: {sku} at {price} instead of {regular}", flush=True)
+
+    def wait_until(deadline: float) -> bool:
+        """Sleep until ``deadline`` (monotonic seconds), changing promotions when they are
+        due; True when asked to stop."""
+        nonlocal next_promo
+        while next_promo <= deadline:
+            if stopping.wait(max(0.0, next_promo - time.monotonic())):
+                return True
+            rotate()
+            next_promo = max(next_promo + promo_every, time.monotonic())
+        return stopping.wait(max(0.0, deadline - time.monotonic()))
+
     try:
+        if till is not None:
+            counted = till.count_floor(lanes, db.utcnow())
+            if counted:
+                print(
+                    f"floor count: {sum(counted.values())} unit(s) of {len(counted)} product(s) "
+                    "added to the floor, as their lanes hold them",
+                    flush=True,
+                )
+        if promotions is not None:
+            for sku in promotions.end_all(db.utcnow()):
+                print(
+                    f"promo: {sku} back to {promotions.shop.catalogue[sku]} (left over)", flush=True
+                )
         # make run starts the broker at the same time: wait for it (paho retries).
         while not connected.wait(1) and not stopping.is_set():
             pass
@@ -468,13 +917,44 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         while not stopping.is_set():
             started = time.monotonic()
-            steps = day(rng, store, lanes, zones, args.customers, args.speed, args.help_share)
-            for at, step in steps:
-                if stopping.wait(max(0.0, started + at - time.monotonic())):
+            refilled = 0
+            steps = day(
+                rng,
+                store,
+                lanes,
+                zones,
+                args.customers,
+                args.speed,
+                args.help_share,
+                args.shrink_share,
+            )
+            for at, item in steps:
+                if wait_until(started + at):
                     return 0
-                raw = sequencer.encode(step, dt.datetime.now(dt.UTC))
-                sensors.publish(step.topic, raw, qos=1)
-                published += 1
+                now = dt.datetime.now(dt.UTC)
+                if isinstance(item, Step):
+                    sensors.publish(item.topic, sequencer.encode(item, now), qos=1)
+                    published += 1
+                elif till is None:
+                    continue
+                elif isinstance(item, Checkout) and item.paid:
+                    sold = till.sell(item, now)
+                    print(
+                        f"till: customer {item.customer} pays {sold} of {item.units} unit(s) "
+                        f"({basket_text(item)})",
+                        flush=True,
+                    )
+                elif isinstance(item, Checkout):
+                    print(
+                        f"till: customer {item.customer} walks out without paying "
+                        f"({basket_text(item)})",
+                        flush=True,
+                    )
+                elif isinstance(item, Refill):
+                    till.refill(item, now)
+                    refilled += item.units
+            if till is not None:
+                print(f"night refill: {refilled} unit(s) delivered to the floor", flush=True)
             print(f"a store day replayed: {published} events so far", flush=True)
             if not args.loop:
                 if tablet is None:
@@ -488,10 +968,18 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
         return 0
     finally:
+        if promotions is not None:
+            try:
+                for sku in promotions.end_all(db.utcnow()):
+                    print(f"promo: {sku} back to {promotions.shop.catalogue[sku]}", flush=True)
+            except (DomainError, SQLAlchemyError):
+                log.warning("promotions not ended", exc_info=True)
         if tablet is not None:
             tablet.close()
         sensors.disconnect()
         sensors.loop_stop()
+        if engine is not None:
+            engine.dispose()
 
 
 if __name__ == "__main__":
