@@ -21,17 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    Engine,
-    MetaData,
-    Numeric,
-    String,
-    create_engine,
-    event,
-    make_url,
-)
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -89,12 +79,6 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 10_000, **kwargs: Any
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    # psycopg prepares a statement on its 5th run, and PostgreSQL may then keep one generic
-    # plan made while a table was small (a new shop, a truncated table): sequential scans
-    # until the next ANALYZE. Custom plans follow the table's current size (microseconds each).
-    if "options" not in make_url(url).query:
-        connect_args = kwargs.setdefault("connect_args", {})
-        connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
     return create_engine(url, **kwargs)
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import typing
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Table, Text, cast, func, select
 
 from store_api import db
 from store_api.clickstream import service
@@ -717,6 +718,28 @@ def test_a_full_batch_of_500_is_accepted(app: Flask, client: FlaskClient, ev: Ev
     assert response.get_json()["accepted"] == 500
 
 
+def test_nul_and_lone_surrogates_escaped_in_the_body_are_rejected_event_by_event(
+    app: Flask, client: FlaskClient, ev: Events
+) -> None:
+    batch = [
+        ev("search", search_term="lave\x00linge"),
+        ev("search", search_term="s\ud800che-linge"),
+        ev("search", search_term="lave-linge \U0001f600"),  # a surrogate pair: fine
+        ev("page_view", page=f"{SHOP}/p/\udfff"),
+    ]
+    body = json.dumps({"events": batch})  # ASCII: \u0000, \ud800, \ud83d\ude00, \udfff
+
+    response = send(client, body=body, content_type="text/plain")
+
+    assert response.status_code == 200, response.get_json()
+    assert {r["index"]: r["errors"] for r in response.get_json()["rejected"]} == {
+        0: {"params.search_term": ["NUL characters are not allowed."]},
+        1: {"params.search_term": ["Invalid Unicode (lone surrogate)."]},
+        3: {"page": ["Invalid Unicode (lone surrogate)."]},
+    }
+    assert set(stored_events(app)) == {batch[2]["event_id"]}
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -777,6 +800,37 @@ def test_a_batch_of_50_costs_a_handful_of_statements(
     assert response.get_json()["accepted"] == 50
     # known ids, the visitor's last visit, the events, the visit's new last_at
     assert counted.count == 4, counted.statements
+
+
+def test_events_are_stored_exactly_as_sqlalchemy_writes_them(
+    app: Flask, client: FlaskClient, ev: Events, clock: FrozenClock
+) -> None:
+    """The route converts the rows for the driver itself (before the write lock): same bytes."""
+    item = {"item_id": SKU, "item_variant": "blanc", "item_category": "Lave-linge", "price": 499.9}
+    batch = [
+        ev("page_view", page=f"{SHOP}/?utm_source=news&utm_campaign=noel", referrer=SHOP),
+        ev("view_item", items=[item], value=499.9, currency="EUR"),
+        ev("engagement", engaged_ms=41_250, scroll_depth=80, items=[item]),
+        ev("search", search_term="Lave linge 8kg", search_results=0),
+        ev("delivery_fee_shown", fee=29, cart_value=270.5, free_threshold=300),
+        ev("add_shipping_info", shipping=29, items=[item, {"item_id": "X", "quantity": 2}]),
+        ev("purchase", value=528.9, currency="EUR", shipping=29, items=[item], transaction_id="1"),
+    ]
+    batch[3]["ts"] = (clock() - dt.timedelta(minutes=3)).isoformat()
+    assert send(client, batch).get_json()["accepted"] == len(batch)
+
+    engine = db.engine_for(app)
+    table = typing.cast(Table, ClickEvent.__table__)
+    columns = [c for c in table.c if c.name != "id"]
+    as_stored = select(*(cast(c, Text) for c in columns)).order_by(table.c.event_id)
+    with engine.connect() as conn:
+        stored = conn.execute(as_stored).all()
+        values = [dict(r._mapping) for r in conn.execute(select(*columns))]
+    with engine.begin() as conn:
+        conn.execute(table.delete())
+        conn.execute(table.insert(), values)
+    with engine.connect() as conn:
+        assert conn.execute(as_stored).all() == stored
 
 
 # --- retention -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ the fast path is not sure about goes to the schema, which words the errors.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from store_api.clickstream.schemas import (
     ITEM,
     PARAMS,
     CollectEventSchema,
+    find_bad_text,
+    json_text_is_clean,
     load_event_fast,
     load_item_fast,
     load_params_fast,
@@ -165,3 +168,37 @@ def test_the_fast_params_leave_anything_unusual_to_the_schemas(
 @pytest.mark.parametrize("item", [ITEM_A, {"item_id": "X", "price": 19.999, "quantity": 999}])
 def test_the_fast_item_loads_what_the_schema_loads(item: dict[str, Any]) -> None:
     assert load_item_fast(item) == ITEM.load(item)
+
+
+# --- the body scan that spares the walk over every string -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "clean"),
+    [
+        (b'{"events": [{"name": "search", "params": {"search_term": "lave linge"}}]}', True),
+        ('{"t": "sèche-linge à 299 €"}'.encode(), True),
+        (b'{"t": "s\\u00e8che-linge \\u20ac"}', True),
+        (b'{"t": "x\\u0000y"}', False),
+        (b'{"t": "\\ud800"}', False),
+        (b'{"t": "\\uDFFF"}', False),
+        (b'{"t": "\\ud83d\\ude00"}', False),  # a valid pair: a maybe, the events are checked
+        (b'{"t": "\\\\u0000"}', False),  # an escaped backslash: a false alarm, as cheap
+    ],
+)
+def test_the_body_scan_finds_every_escaped_nul_or_surrogate(body: bytes, clean: bool) -> None:
+    assert json_text_is_clean(body) is clean
+
+
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_a_body_the_scan_calls_clean_holds_no_text_a_database_refuses(ascii_only: bool) -> None:
+    texts = ["a", "\x00", "\x01", "é", "€", "\ud800", "\udbff\udc00", "\U0001f600", "\\u0000", "\\"]
+    for first in texts:
+        for second in texts:
+            body = json.dumps({"t": first + second, first: [second]}, ensure_ascii=ascii_only)
+            try:
+                encoded = body.encode("utf-8")
+            except UnicodeEncodeError:
+                continue  # not UTF-8: the route answers 400 before any scan
+            if json_text_is_clean(encoded):
+                assert find_bad_text(json.loads(body)) is None, body

@@ -218,7 +218,7 @@ def has_clean_text(data: Any) -> bool:
     return "\\u0000" not in dumped
 
 
-# In JSON text, a NUL or a surrogate can only come from a \\u escape: raw control characters
+# In JSON text, a NUL or a surrogate can only come from a \u escape: raw control characters
 # are invalid JSON and raw surrogates invalid UTF-8, both refused by the parser.
 _NUL_OR_SURROGATE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])")
 
