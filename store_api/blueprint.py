@@ -19,42 +19,13 @@ from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import RAISE, ValidationError
 from webargs import core
 
+from store_api.schemas import find_bad_text
+
 _BaseParser = ArgumentsMixin.ARGUMENTS_PARSER.__class__
 
 
 def _reject_constant(name: str) -> NoReturn:
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
-
-
-def bad_text(value: str) -> str | None:
-    """Why a string cannot be stored as text, or None if it can."""
-    if "\x00" in value:
-        return "NUL characters are not allowed."
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "Invalid Unicode (lone surrogate)."
-    return None
-
-
-def _find_bad_text(data: Any, path: str = "") -> tuple[str, str] | None:
-    if isinstance(data, str):
-        problem = bad_text(data)
-        return (path or "_body", problem) if problem else None
-    if isinstance(data, dict):
-        items: Any = data.items()
-    elif isinstance(data, list):
-        items = enumerate(data)
-    else:
-        return None
-    for key, value in items:
-        where = f"{path}.{key}" if path else str(key)
-        if isinstance(key, str) and bad_text(key):
-            return where, f"Invalid field name: {bad_text(key)}"
-        found = _find_bad_text(value, where)
-        if found:
-            return found
-    return None
 
 
 class _Parser(_BaseParser):  # type: ignore[misc,valid-type]
@@ -81,7 +52,7 @@ class _Parser(_BaseParser):  # type: ignore[misc,valid-type]
             data = json.loads(text, parse_constant=_reject_constant)
         except RecursionError as exc:
             raise json.JSONDecodeError("nested too deeply", text[:100], 0) from exc
-        found = _find_bad_text(data)
+        found = find_bad_text(data, root="_body")
         if found:
             field, problem = found
             raise ValidationError({field: [problem]})

@@ -1,6 +1,8 @@
-"""Schema pieces shared by every domain: strict base, pagination, error envelope."""
+"""Schema pieces shared by every domain: strict base, pagination, error envelope, storable text."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
@@ -62,3 +64,39 @@ def sku_field(**kwargs: object) -> fields.String:
         ],
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def bad_text(value: str) -> str | None:
+    """Why a string cannot be stored as text (by either database), or None if it can."""
+    if "\x00" in value:
+        return "NUL characters are not allowed."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Invalid Unicode (lone surrogate)."
+    return None
+
+
+def find_bad_text(data: Any, path: str = "", *, root: str = "_schema") -> tuple[str, str] | None:
+    """The first string (or key) of parsed JSON that no database can store as text, with its
+    dotted path (``root`` when ``data`` itself is the string).
+
+    Raises RecursionError on absurd nesting (callers reject that input).
+    """
+    if isinstance(data, str):
+        problem = bad_text(data)
+        return (path or root, problem) if problem else None
+    if isinstance(data, dict):
+        items: Any = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        return None
+    for key, value in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and bad_text(key):
+            return where, f"Invalid field name: {bad_text(key)}"
+        found = find_bad_text(value, where, root=root)
+        if found:
+            return found
+    return None

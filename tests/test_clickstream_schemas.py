@@ -15,12 +15,12 @@ from store_api.clickstream.schemas import (
     ITEM,
     PARAMS,
     CollectEventSchema,
-    find_bad_text,
     json_text_is_clean,
     load_event_fast,
     load_item_fast,
     load_params_fast,
 )
+from store_api.schemas import find_bad_text
 
 TS = 1_795_771_800_000
 EVENT = {"event_id": "9b2f0c1e-1", "name": "page_view", "ts": TS, "page": "https://shop.example/"}

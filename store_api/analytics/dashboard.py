@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from store_api import context, db
+from store_api import context, db, periods
 from store_api.analytics import reports
 from store_api.errors import DomainError
 from store_api.keys import service as keys
@@ -254,7 +254,9 @@ def parse_period(args: Mapping[str, str], today: dt.date) -> Period:
     """``from``/``to`` (YYYY-MM-DD, local days, both included); default: the last 30 days."""
     date_to = _parse_day(args, "to") or today
     date_from = _parse_day(args, "from") or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
-    for name, messages in reports.period_errors(date_from, date_to).items():
+    for name, messages in periods.period_errors(
+        date_from, date_to, max_days=reports.MAX_DAYS
+    ).items():
         raise BadQuery(name, f"'{name}': {' '.join(messages)}")
     return Period(date_from, date_to)
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from store_api import db
+from store_api import db, periods
 from store_api.analytics import rollup
 from store_api.analytics.models import (
     DailyFee,
@@ -42,7 +42,7 @@ from store_api.errors import ErrorCode, Invalid, NotFound
 from store_api.recommendations import feedback
 
 MAX_DAYS = 400
-DEFAULT_DAYS = 30
+DEFAULT_DAYS = periods.DEFAULT_DAYS
 # A report page folds the events collected since the last scheduled rollup when they are
 # this few; more than that is the scheduled job's work (`flask analytics rollup --every`).
 REFRESH_LIMIT = 2000
@@ -98,27 +98,6 @@ class ReportSpec:
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def period_errors(date_from: dt.date, date_to: dt.date) -> dict[str, list[str]]:
-    """What is wrong with a report period (both days included), by query parameter."""
-    if date_from > date_to:
-        return {"to": ["Must be on or after 'from'."]}
-    if (date_to - date_from).days + 1 > MAX_DAYS:
-        return {"to": [f"The period is at most {MAX_DAYS} days."]}
-    return {}
-
-
-def default_period(
-    today: dt.date, date_from: dt.date | None, date_to: dt.date | None
-) -> tuple[dt.date, dt.date]:
-    """The last 30 days up to today unless given; a wrong period is a 422 naming the field."""
-    date_to = date_to or today
-    date_from = date_from or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
-    errors = period_errors(date_from, date_to)
-    if errors:
-        raise Invalid(ErrorCode.VALIDATION_ERROR, "Invalid report period.", errors)
-    return date_from, date_to
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -598,7 +577,7 @@ def run_report(
             {"slug": [f"One of: {', '.join(REPORTS)}."]},
         )
     errors = {
-        **period_errors(query.date_from, query.date_to),
+        **periods.period_errors(query.date_from, query.date_to, max_days=MAX_DAYS),
         **_filter_errors(spec, query.filters),
     }
     if errors:

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from store_api import context, db
+from store_api import context, db, periods
 from store_api.analytics import reports
 from store_api.analytics.schemas import ReportListSchema, ReportQueryArgsSchema, ReportSchema
 from store_api.auth import require
@@ -60,8 +60,11 @@ class ReportView(MethodView):
         """
         timezone = context.policy().timezone
         now = context.now()
-        date_from, date_to = reports.default_period(
-            now.astimezone(timezone).date(), args.get("date_from"), args.get("date_to")
+        date_from, date_to = periods.default_period(
+            now.astimezone(timezone).date(),
+            args.get("date_from"),
+            args.get("date_to"),
+            max_days=reports.MAX_DAYS,
         )
         query = reports.ReportQuery(
             date_from, date_to, {name: args[name] for name in FILTERS if name in args}

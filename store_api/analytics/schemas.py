@@ -6,7 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from store_api.analytics.reports import DEFAULT_DAYS, MAX_DAYS, period_errors
+from store_api.analytics.reports import DEFAULT_DAYS, MAX_DAYS
+from store_api.periods import period_errors
 from store_api.schemas import QueryArgsSchema
 
 
@@ -43,7 +44,7 @@ class ReportQueryArgsSchema(QueryArgsSchema):
     @validates_schema
     def _period(self, data: dict[str, Any], **_: Any) -> None:
         if "date_from" in data and "date_to" in data:
-            errors = period_errors(data["date_from"], data["date_to"])
+            errors = period_errors(data["date_from"], data["date_to"], max_days=MAX_DAYS)
             if errors:
                 raise ValidationError(errors)
 

@@ -232,40 +232,6 @@ def json_text_is_clean(body: bytes) -> bool:
     return _NUL_OR_SURROGATE_ESCAPE.search(body) is None
 
 
-def find_bad_text(data: Any, path: str = "") -> tuple[str, str] | None:
-    """The first string (or key) no database can store as text: NUL, a lone surrogate.
-
-    Raises RecursionError on absurd nesting (callers reject that event).
-    """
-    if isinstance(data, str):
-        problem = _bad_text(data)
-        return (path or "_schema", problem) if problem else None
-    if isinstance(data, dict):
-        items: Any = data.items()
-    elif isinstance(data, list):
-        items = enumerate(data)
-    else:
-        return None
-    for key, value in items:
-        where = f"{path}.{key}" if path else str(key)
-        if isinstance(key, str) and _bad_text(key):
-            return where, f"Invalid field name: {_bad_text(key)}"
-        found = find_bad_text(value, where)
-        if found:
-            return found
-    return None
-
-
-def _bad_text(value: str) -> str | None:
-    if "\x00" in value:
-        return "NUL characters are not allowed."
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "Invalid Unicode (lone surrogate)."
-    return None
-
-
 # --- params, by event name ---------------------------------------------------------------
 
 

@@ -51,13 +51,13 @@ from store_api.clickstream.schemas import (
     RECO_EVENTS,
     CollectEventSchema,
     CollectRecoEventSchema,
-    find_bad_text,
     has_clean_text,
     load_event_fast,
     load_item_fast,
     load_params_fast,
 )
 from store_api.recommendations import feedback
+from store_api.schemas import find_bad_text
 
 _events = cast(Table, ClickEvent.__table__)
 _visits = cast(Table, Visit.__table__)

@@ -28,19 +28,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
-from store_api.errors import ErrorCode, Invalid
 from store_api.orders.models import Order, OrderStatus
 from store_api.recommendations.models import FeedbackEvent, RecommendationEvent
-from store_api.recommendations.schemas import (
-    WIRE_EVENTS,
-    RecommendationEventSchema,
-    period_errors,
-)
+from store_api.recommendations.schemas import WIRE_EVENTS, RecommendationEventSchema
 from store_api.stock.models import Reservation, ReservationStatus
 
 # Tablet clocks drift; an event from further ahead than this is a wrong clock, not a sale.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-DEFAULT_REPORT_DAYS = 30
 
 _events = cast(Table, RecommendationEvent.__table__)
 _event_schema = RecommendationEventSchema()
@@ -202,16 +196,6 @@ class Report:
     channel: str | None
     rows: list[ReportRow]
     totals: ReportRow
-
-
-def default_period(today: dt.date, date_from: dt.date | None, date_to: dt.date | None) -> Any:
-    """The last 30 days up to today, unless given; a wrong period is a 422 naming the field."""
-    date_to = date_to or today
-    date_from = date_from or date_to - dt.timedelta(days=DEFAULT_REPORT_DAYS - 1)
-    errors = period_errors(date_from, date_to)
-    if errors:
-        raise Invalid(ErrorCode.VALIDATION_ERROR, "Invalid report period.", errors)
-    return date_from, date_to
 
 
 def _bounds(date_from: dt.date, date_to: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:

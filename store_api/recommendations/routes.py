@@ -16,12 +16,13 @@ from typing import Any
 from flask import Response, current_app
 from flask.views import MethodView
 
-from store_api import context, db
+from store_api import context, db, periods
 from store_api.auth import ALL_ROLES, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.keys.models import Role
 from store_api.recommendations import feedback, service
 from store_api.recommendations.schemas import (
+    MAX_REPORT_DAYS,
     RecommendationContextSchema,
     RecommendationEventBatchSchema,
     RecommendationEventResultSchema,
@@ -166,8 +167,8 @@ class RecommendationReport(MethodView):
         """
         policy = context.policy()
         today = context.now().astimezone(policy.timezone).date()
-        date_from, date_to = feedback.default_period(
-            today, args.get("date_from"), args.get("date_to")
+        date_from, date_to = periods.default_period(
+            today, args.get("date_from"), args.get("date_to"), max_days=MAX_REPORT_DAYS
         )
         session = db.get_session()
         with db.read(session):

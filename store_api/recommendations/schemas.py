@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from store_api.periods import period_errors
 from store_api.schemas import QueryArgsSchema, StrictSchema, sku_field
 
 MAX_LIMIT = 20
@@ -171,15 +171,6 @@ class RecommendationEventResultSchema(Schema):
     rejected = fields.List(fields.Nested(RejectedEventSchema))
 
 
-def period_errors(date_from: dt.date, date_to: dt.date) -> dict[str, list[str]]:
-    """What is wrong with a report period (both days included), by query parameter."""
-    if date_from > date_to:
-        return {"to": ["Must be on or after 'from'."]}
-    if (date_to - date_from).days + 1 > MAX_REPORT_DAYS:
-        return {"to": [f"The period is at most {MAX_REPORT_DAYS} days."]}
-    return {}
-
-
 class RecommendationReportQueryArgsSchema(QueryArgsSchema):
     date_from = fields.Date(
         data_key="from",
@@ -199,7 +190,7 @@ class RecommendationReportQueryArgsSchema(QueryArgsSchema):
     @validates_schema
     def _period(self, data: dict[str, Any], **_: Any) -> None:
         if "date_from" in data and "date_to" in data:
-            errors = period_errors(data["date_from"], data["date_to"])
+            errors = period_errors(data["date_from"], data["date_to"], max_days=MAX_REPORT_DAYS)
             if errors:
                 raise ValidationError(errors)
 
