@@ -22,6 +22,7 @@ to its price, so the labels change. Both only touch the demo catalogue's product
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import heapq
@@ -34,13 +35,13 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, select
@@ -58,6 +59,9 @@ from store_api.shelves.models import Lane
 from store_api.shelves.service import SHELF_LOCATION
 from store_api.stock import service as stock
 from store_api.stock.models import Channel, Reason
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import MQTTMessageInfo
 
 log = logging.getLogger(__name__)
 
@@ -868,6 +872,9 @@ def main(argv: list[str] | None = None) -> int:
         tablet.start(host, port)
     sequencer = Sequencer()
     published = 0
+    # QoS 1 messages the broker has not acknowledged yet: paho keeps at most 20 in flight and
+    # queues the rest, so they must be waited for before disconnecting or they are dropped.
+    unconfirmed: deque[MQTTMessageInfo] = deque()
     promo_every = args.promo_every / args.speed
     next_promo = time.monotonic() if promotions is not None else float("inf")
 
@@ -933,8 +940,12 @@ def main(argv: list[str] | None = None) -> int:
                     return 0
                 now = dt.datetime.now(dt.UTC)
                 if isinstance(item, Step):
-                    sensors.publish(item.topic, sequencer.encode(item, now), qos=1)
+                    unconfirmed.append(
+                        sensors.publish(item.topic, sequencer.encode(item, now), qos=1)
+                    )
                     published += 1
+                    while unconfirmed and unconfirmed[0].is_published():
+                        unconfirmed.popleft()
                 elif till is None:
                     continue
                 elif isinstance(item, Checkout) and item.paid:
@@ -976,10 +987,24 @@ def main(argv: list[str] | None = None) -> int:
                 log.warning("promotions not ended", exc_info=True)
         if tablet is not None:
             tablet.close()
+        lost = confirm(unconfirmed, deadline=time.monotonic() + 30)
+        if lost:
+            print(f"{lost} event(s) not confirmed by the broker before leaving", flush=True)
         sensors.disconnect()
         sensors.loop_stop()
         if engine is not None:
             engine.dispose()
+
+
+def confirm(unconfirmed: Iterable[MQTTMessageInfo], deadline: float) -> int:
+    """Wait (until ``deadline``, monotonic) for the broker to acknowledge what was published;
+    the number of messages it never confirmed."""
+    lost = 0
+    for info in unconfirmed:
+        with contextlib.suppress(RuntimeError, ValueError):  # never queued: counted below
+            info.wait_for_publish(timeout=max(0.0, deadline - time.monotonic()))
+        lost += not info.is_published()
+    return lost
 
 
 if __name__ == "__main__":

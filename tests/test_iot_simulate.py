@@ -574,6 +574,14 @@ def published(run: subprocess.CompletedProcess[bytes]) -> int:
     return int(found[-1])
 
 
+def show_logs(bridge_log: Path, run: subprocess.CompletedProcess[bytes] | None) -> None:
+    """Printed for the report pytest shows when the test fails (captured otherwise)."""
+    if run is not None:
+        print("simulator:", run.stdout.decode(errors="replace")[-3000:])
+    if bridge_log.exists():
+        print("bridge:", bridge_log.read_text(errors="replace")[-3000:])
+
+
 def stored_events(app: Flask) -> int:
     with db.engine_for(app).connect() as conn:
         return int(conn.scalar(select(func.count()).select_from(SensorEvent)) or 0)
@@ -586,6 +594,7 @@ def test_with_the_till_what_customers_take_is_sold_and_the_floor_follows_the_lan
     start = dt.datetime.now(dt.UTC)
     status = Subscriber(broker, f"comptoir/v1/{STORE}/dev/comptoir-bridge-{STORE}/status")
     bridge = start_bridge(migrated, broker, tmp_path / "bridge.log")
+    run: subprocess.CompletedProcess[bytes] | None = None
     try:
         wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         run = simulate_day(
@@ -597,6 +606,7 @@ def test_with_the_till_what_customers_take_is_sold_and_the_floor_follows_the_lan
     finally:
         status.close()
         terminate(bridge)
+        show_logs(tmp_path / "bridge.log", run)
     end = dt.datetime.now(dt.UTC)
 
     session = db.new_session(app)
@@ -658,6 +668,7 @@ def test_customers_who_walk_out_without_paying_are_reported_missing(
         session.close()
         return [d for d in found if d.kind == "missing" and d.taken > 0 and d.accounted == 0]
 
+    run: subprocess.CompletedProcess[bytes] | None = None
     try:
         wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         run = simulate_day(
@@ -668,7 +679,9 @@ def test_customers_who_walk_out_without_paying_are_reported_missing(
     finally:
         status.close()
         terminate(bridge)
+        show_logs(tmp_path / "bridge.log", run)
 
+    assert run is not None
     assert b"walks out without paying" in run.stdout
     session = db.new_session(app)
     with db.read(session):
