@@ -5,9 +5,9 @@ duplicates by ``event_id`` are stored once, events are cut into visits after 30 
 inactivity, and nothing that identifies a person is written (see ``privacy``). It is
 :func:`prepare` (validation and conversion, no database) then :func:`store` (the SQL), so that
 the route does the first before it takes the write lock. Built for throughput: per batch a
-handful of statements (known ids, the visitor's last visit, a new visit if any, one insert of
-the events, at most one visit update), prebuilt statements, the day's salt cached in memory.
-The caller commits.
+handful of statements (the known ids and the visitor's last visit in one, a new visit if any,
+one insert of the events, at most one visit update), prebuilt statements, the day's salt cached
+in memory. The caller commits.
 """
 
 from __future__ import annotations
@@ -27,15 +27,20 @@ from typing import Any, cast
 
 from marshmallow import ValidationError
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
     Engine,
+    Row,
     Select,
     Table,
     bindparam,
     delete,
     exists,
     insert,
+    null,
     select,
+    type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -371,14 +376,14 @@ def _store_web(session: Session, batch: Batch) -> tuple[int, int]:
     """Drop the ids stored before, cut into visits, insert. Returns (stored, duplicates)."""
     salt = day_salt(session, batch.now)
     conn = session.connection()
-    known = _known_ids(conn, [e.event_id for e in batch.events])
+    client, settings = batch.client, batch.settings
+    visitor = privacy.visitor_hash(salt, settings.site, client.ip, client.user_agent)
+    known, last = _known_ids_and_last_visit(conn, [e.event_id for e in batch.events], visitor)
     fresh = [e for e in batch.events if e.event_id not in known]
     if not fresh:
         return 0, len(batch.events)
 
-    client, settings = batch.client, batch.settings
-    visitor = privacy.visitor_hash(salt, settings.site, client.ip, client.user_agent)
-    visits = _assign_visits(conn, visitor, fresh, settings)
+    visits = _assign_visits(last, fresh, settings)
     _save_visits(conn, visitor, visits, client)
     inserts = _event_insert(conn.dialect)
     unbound = [e for e in fresh if e.bound_by is not inserts]
@@ -402,30 +407,51 @@ def _store_web(session: Session, batch: Batch) -> tuple[int, int]:
 
 # Up to 50 placeholders, psycopg caches a statement's conversion to PostgreSQL's syntax.
 _ID_SLOTS = (10, 25, 50, 100, 250, 500)
+_LAST_VISIT_COLUMNS = _LAST_VISIT.selected_columns
 
 
 @functools.cache
-def _known_ids_statement(slots: int) -> Select[str]:
-    return select(_events.c.event_id).where(
+def _known_ids_statement(
+    slots: int, *, with_last_visit: bool = False
+) -> Select[Any] | CompoundSelect:
+    """Which of ``slots`` ids are stored; with the visitor's last visit as one more row (its
+    event_id NULL), so that both cost one round trip."""
+    padding = [type_coerce(null(), c.type).label(c.key) for c in _LAST_VISIT_COLUMNS]
+    known = select(_events.c.event_id, *padding).where(
         _events.c.event_id.in_([bindparam(f"id{i}") for i in range(slots)])
     )
+    if not with_last_visit:
+        return known
+    last = _LAST_VISIT.subquery()
+    visit = select(type_coerce(null(), _events.c.event_id.type).label("event_id"), *last.c)
+    return union_all(known, visit)
 
 
-def _known_ids(conn: Connection, ids: list[str]) -> set[str]:
-    """The ids of ``ids`` already stored.
+def _known_ids_and_last_visit(
+    conn: Connection, ids: list[str], visitor: str
+) -> tuple[set[str], Row[Any] | None]:
+    """The ids of ``ids`` already stored, and the visitor's last visit (None: a new visitor).
 
     A few prebuilt IN lists (10, 25 ... 500 placeholders, the rest padded with a repeated id):
     SQLAlchemy renders an ``in_(ids)`` list anew at every call, which costs more than the
     lookup itself.
     """
     known: set[str] = set()
+    last = None
     for first in range(0, len(ids), _ID_SLOTS[-1]):
         part = ids[first : first + _ID_SLOTS[-1]]
         slots = next(n for n in _ID_SLOTS if n >= len(part))
         padded = part + [part[0]] * (slots - len(part))
         params = {f"id{i}": event_id for i, event_id in enumerate(padded)}
-        known.update(conn.execute(_known_ids_statement(slots), params).scalars())
-    return known
+        if first == 0:
+            params["visitor"] = visitor
+        statement = _known_ids_statement(slots, with_last_visit=first == 0)
+        for row in conn.execute(statement, params):
+            if row.event_id is not None:
+                known.add(row.event_id)
+            else:
+                last = row
+    return known, last
 
 
 def _order_digest(salt: bytes, transaction_id: str) -> str:
@@ -436,14 +462,13 @@ def _order_digest(salt: bytes, transaction_id: str) -> str:
 
 
 def _assign_visits(
-    conn: Connection, visitor: str, events: list[_Event], settings: CollectSettings
+    last: Row[Any] | None, events: list[_Event], settings: CollectSettings
 ) -> list[_Visit]:
     """Events (oldest first) into the visitor's open visit or new ones, 30-minute gaps cut.
 
     A new visit takes its source from its first event; one whose referrer is the shop itself
     (a visit cut while browsing on) keeps the source of the visitor's previous visit.
     """
-    last = conn.execute(_LAST_VISIT, {"visitor": visitor}).first()
     previous = (
         privacy.Attribution(last.source, last.medium, last.campaign, last.referrer_host)
         if last
