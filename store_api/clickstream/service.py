@@ -33,6 +33,7 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    any_,
     bindparam,
     delete,
     exists,
@@ -405,21 +406,26 @@ def _store_web(session: Session, batch: Batch) -> tuple[int, int]:
     return stored, len(batch.events) - stored
 
 
-# Up to 50 placeholders, psycopg caches a statement's conversion to PostgreSQL's syntax.
+# SQLite: a few prebuilt IN lists (10, 25 ... 500 placeholders, the rest padded with a repeated
+# id), as SQLAlchemy renders an ``in_(ids)`` list anew at every call, which costs more than the
+# lookup itself. PostgreSQL: one array parameter, so one statement whatever the batch's size
+# (psycopg converts a statement's placeholders once only up to 50 parameters).
 _ID_SLOTS = (10, 25, 50, 100, 250, 500)
-_LAST_VISIT_COLUMNS = _LAST_VISIT.selected_columns
 
 
 @functools.cache
 def _known_ids_statement(
-    slots: int, *, with_last_visit: bool = False
+    slots: int | None, *, with_last_visit: bool
 ) -> Select[Any] | CompoundSelect:
-    """Which of ``slots`` ids are stored; with the visitor's last visit as one more row (its
-    event_id NULL), so that both cost one round trip."""
-    padding = [type_coerce(null(), c.type).label(c.key) for c in _LAST_VISIT_COLUMNS]
-    known = select(_events.c.event_id, *padding).where(
-        _events.c.event_id.in_([bindparam(f"id{i}") for i in range(slots)])
-    )
+    """Which ids are stored (``slots`` placeholders, or None: an ``ids`` array); with the
+    visitor's last visit as one more row (its event_id NULL), so that both cost one round trip."""
+    if slots is None:
+        ids = bindparam("ids", type_=postgresql.ARRAY(_events.c.event_id.type))
+        match = _events.c.event_id == any_(ids)
+    else:
+        match = _events.c.event_id.in_([bindparam(f"id{i}") for i in range(slots)])
+    padding = [type_coerce(null(), c.type).label(c.key) for c in _LAST_VISIT.selected_columns]
+    known = select(_events.c.event_id, *padding).where(match)
     if not with_last_visit:
         return known
     last = _LAST_VISIT.subquery()
@@ -430,22 +436,21 @@ def _known_ids_statement(
 def _known_ids_and_last_visit(
     conn: Connection, ids: list[str], visitor: str
 ) -> tuple[set[str], Row[Any] | None]:
-    """The ids of ``ids`` already stored, and the visitor's last visit (None: a new visitor).
-
-    A few prebuilt IN lists (10, 25 ... 500 placeholders, the rest padded with a repeated id):
-    SQLAlchemy renders an ``in_(ids)`` list anew at every call, which costs more than the
-    lookup itself.
-    """
+    """The ids of ``ids`` already stored, and the visitor's last visit (None: a new visitor)."""
+    lookups: list[tuple[Select[Any] | CompoundSelect, dict[str, Any]]] = []
+    if conn.dialect.name == "postgresql":
+        lookups.append((_known_ids_statement(None, with_last_visit=True), {"ids": ids}))
+    else:
+        for first in range(0, len(ids), _ID_SLOTS[-1]):
+            part = ids[first : first + _ID_SLOTS[-1]]
+            slots = next(n for n in _ID_SLOTS if n >= len(part))
+            padded = part + [part[0]] * (slots - len(part))
+            statement = _known_ids_statement(slots, with_last_visit=first == 0)
+            lookups.append((statement, {f"id{i}": event_id for i, event_id in enumerate(padded)}))
+    lookups[0][1]["visitor"] = visitor
     known: set[str] = set()
     last = None
-    for first in range(0, len(ids), _ID_SLOTS[-1]):
-        part = ids[first : first + _ID_SLOTS[-1]]
-        slots = next(n for n in _ID_SLOTS if n >= len(part))
-        padded = part + [part[0]] * (slots - len(part))
-        params = {f"id{i}": event_id for i, event_id in enumerate(padded)}
-        if first == 0:
-            params["visitor"] = visitor
-        statement = _known_ids_statement(slots, with_last_visit=first == 0)
+    for statement, params in lookups:
         for row in conn.execute(statement, params):
             if row.event_id is not None:
                 known.add(row.event_id)
