@@ -121,16 +121,10 @@ class CollectSettings:
 
 
 @dataclass(frozen=True)
-class Rejected:
-    index: int
-    errors: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class CollectResult:
     accepted: int
     duplicates: int
-    rejected: list[Rejected] = field(default_factory=list)
+    rejected: list[feedback.Rejected] = field(default_factory=list)
     bot: bool = False
     opted_out: bool = False
 
@@ -265,7 +259,7 @@ def store(session: Session, batch: Batch, *, reco: RecoSender | None = None) -> 
     return CollectResult(
         accepted=accepted,
         duplicates=duplicates,
-        rejected=[Rejected(i, errors) for i, errors in sorted(rejected.items())],
+        rejected=[feedback.Rejected(i, errors) for i, errors in sorted(rejected.items())],
         bot=batch.bot,
         opted_out=batch.client.gpc,
     )

@@ -393,10 +393,11 @@ def product_context(session: Session, lane: Lane | None, settings: HelpSettings)
     }
 
 
-def alert_dict(alert: HelpAlert) -> dict[str, Any]:
-    def iso(value: dt.datetime | None) -> str | None:
-        return value.isoformat() if value else None
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
+
+def alert_dict(alert: HelpAlert) -> dict[str, Any]:
     return {
         "alert_id": alert.id,
         "status": alert.status,
@@ -405,10 +406,10 @@ def alert_dict(alert: HelpAlert) -> dict[str, Any]:
         "lane": alert.lane,
         "sku": alert.sku,
         "dwell_s": round(alert.dwell_s, 1),
-        "raised_at": iso(alert.raised_at),
-        "acknowledged_at": iso(alert.acknowledged_at),
+        "raised_at": _iso(alert.raised_at),
+        "acknowledged_at": _iso(alert.acknowledged_at),
         "acknowledged_by": alert.acknowledged_by,
-        "escalated_at": iso(alert.escalated_at),
+        "escalated_at": _iso(alert.escalated_at),
     }
 
 
@@ -996,24 +997,20 @@ def compare_window(
 
 def discrepancy_dict(found: ShelfDiscrepancy) -> dict[str, Any]:
     """A discrepancy as the outbox carries it (the API adds nothing)."""
-
-    def iso(value: dt.datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
     return {
         "discrepancy_id": found.id,
         "status": found.status,
         "kind": found.kind,
         "sku": found.sku,
         "lanes": list(found.lanes),
-        "window_start": iso(found.window_start),
-        "window_end": iso(found.window_end),
+        "window_start": _iso(found.window_start),
+        "window_end": _iso(found.window_end),
         "taken": found.taken,
         "put_back": found.put_back,
         "accounted": found.accounted,
         "difference": found.difference,
-        "raised_at": iso(found.raised_at),
-        "resolved_at": iso(found.resolved_at),
+        "raised_at": _iso(found.raised_at),
+        "resolved_at": _iso(found.resolved_at),
         "resolved_by": found.resolved_by,
         "note": found.note,
     }
