@@ -40,8 +40,8 @@ from tests.mqtt_servers import (
     event_payload,
     mosquitto_server,
     start_bridge,
+    start_bridge_online,
     terminate,
-    wait_for,
 )
 
 
@@ -98,11 +98,8 @@ def sustained(url: str, broker: Broker, workdir: Path, total: int, run: int = 0)
     )
     time.sleep(0.3)
     bare.close()
-    status = Subscriber(broker, f"comptoir/v1/{store}/dev/comptoir-bridge-{store}/status")
-    bridge = start_bridge(url, broker, workdir / "bridge-sustained.log", store)
-    wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
+    bridge = start_bridge_online(url, broker, workdir / "bridge-sustained.log", store)
     terminate(bridge)
-    status.close()
 
     publisher = Publisher(broker, client_id=f"bench-publisher-{run + 2}")
     for i in range(total):

@@ -150,6 +150,23 @@ def start_bridge(
         )
 
 
+def start_bridge_online(
+    database_url: str, broker: Broker, log: Path, store: str = "store-1", **env: str
+) -> subprocess.Popen[bytes]:
+    """:func:`start_bridge`, returned once its retained status says "online" (within 30 s;
+    stopped again if it never does)."""
+    status = Subscriber(broker, f"comptoir/v1/{store}/dev/comptoir-bridge-{store}/status")
+    bridge = start_bridge(database_url, broker, log, store, **env)
+    try:
+        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
+    except BaseException:
+        terminate(bridge)
+        raise
+    finally:
+        status.close()
+    return bridge
+
+
 def kill(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL: no goodbye, no flush; the broker publishes the last will."""
     if process.poll() is None:
@@ -306,11 +323,9 @@ def crash_scenario(
     from store_api.sensors.models import SensorEvent
 
     engine = db.make_engine(database_url)
-    status = Subscriber(broker, f"comptoir/v1/{store}/dev/comptoir-bridge-{store}/status")
-    bridge = start_bridge(database_url, broker, log_dir / "bridge.log", store)
+    bridge = start_bridge_online(database_url, broker, log_dir / "bridge.log", store)
     publisher: Publisher | None = None
     try:
-        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         publisher = Publisher(broker)
         names = [f"shelf-{d}" for d in range(devices)]
         actions = {int(total * 0.2): "kill", int(total * 0.45): "broker", int(total * 0.7): "kill"}
@@ -358,6 +373,5 @@ def crash_scenario(
     finally:
         if publisher is not None:
             publisher.close()
-        status.close()
         terminate(bridge)
         engine.dispose()

@@ -24,6 +24,7 @@ from tests.mqtt_servers import (
     kill,
     mosquitto_server,
     start_bridge,
+    start_bridge_online,
     terminate,
     wait_for,
 )
@@ -144,11 +145,9 @@ def test_no_event_is_lost_or_duplicated_through_bridge_kills_and_a_broker_restar
 def test_malformed_messages_are_dead_lettered_and_the_bridge_keeps_going(
     app: Flask, migrated: str, broker: Broker, tmp_path: Path
 ) -> None:
-    status = Subscriber(broker, BRIDGE_STATUS)
-    bridge = start_bridge(migrated, broker, tmp_path / "bridge.log")
+    bridge = start_bridge_online(migrated, broker, tmp_path / "bridge.log")
     publisher = Publisher(broker)
     try:
-        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         weight = f"comptoir/v1/{STORE}/shelf/A/1/evt/weight"
         bad = [
             (weight, b"{not json"),
@@ -185,7 +184,6 @@ def test_malformed_messages_are_dead_lettered_and_the_bridge_keeps_going(
         assert bridge.poll() is None
     finally:
         publisher.close()
-        status.close()
         terminate(bridge)
 
 
@@ -216,11 +214,9 @@ def test_the_bridge_says_online_retained_and_its_last_will_says_offline(
 def test_the_acl_lets_a_device_write_only_its_own_status(
     app: Flask, migrated: str, broker: Broker, tmp_path: Path
 ) -> None:
-    status = Subscriber(broker, BRIDGE_STATUS)
-    bridge = start_bridge(migrated, broker, tmp_path / "bridge.log")
+    bridge = start_bridge_online(migrated, broker, tmp_path / "bridge.log")
     publisher = Publisher(broker)  # logged in as the device user "simulator"
     try:
-        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         for device in ("shelf-2", "simulator"):
             document = {
                 "v": 1,
@@ -244,5 +240,4 @@ def test_the_acl_lets_a_device_write_only_its_own_status(
         assert devices == ["simulator"]
     finally:
         publisher.close()
-        status.close()
         terminate(bridge)

@@ -38,7 +38,7 @@ from tests.mqtt_servers import (
     Broker,
     Subscriber,
     mosquitto_server,
-    start_bridge,
+    start_bridge_online,
     terminate,
     wait_for,
 )
@@ -416,11 +416,9 @@ def simulator_env(broker: Broker, *users: tuple[str, str]) -> dict[str, str]:
 def test_the_simulator_publishes_as_a_device_and_the_bridge_stores_it(
     app: Flask, migrated: str, broker: Broker, tmp_path: Path
 ) -> None:
-    status = Subscriber(broker, f"comptoir/v1/{STORE}/dev/comptoir-bridge-{STORE}/status")
-    bridge = start_bridge(migrated, broker, tmp_path / "bridge.log")
+    # Subscribed first: what the simulator sends before would reach nobody.
+    bridge = start_bridge_online(migrated, broker, tmp_path / "bridge.log")
     try:
-        # Subscribed first: what the simulator sends before would reach nobody.
-        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         run = subprocess.run(
             [
                 *(sys.executable, "-m", "iot_bridge.simulate"),
@@ -445,7 +443,6 @@ def test_the_simulator_publishes_as_a_device_and_the_bridge_stores_it(
         assert stored() >= 6 + 21  # 3 customers in and out, 21 lanes refilled at night
         assert dead == 0
     finally:
-        status.close()
         terminate(bridge)
 
 
@@ -458,12 +455,11 @@ def test_simulated_lingering_asks_for_help_the_tablet_answers_some_and_others_es
         for (shelf, lane), zone in demo_zones():
             service.put_zone(session, STORE, zone.zone, shelf, lane, dwell_threshold_s=1)
     session.close()
-    status = Subscriber(broker, f"comptoir/v1/{STORE}/dev/comptoir-bridge-{STORE}/status")
     # Another seller's tablet: it hears the request and then that tablet-1 answered it.
     other = Subscriber(
         broker, topics.staff_notify(STORE), client_id="tablet-2", user=TABLET_USERS[1]
     )
-    bridge = start_bridge(
+    bridge = start_bridge_online(
         migrated,
         broker,
         tmp_path / "bridge.log",
@@ -473,7 +469,6 @@ def test_simulated_lingering_asks_for_help_the_tablet_answers_some_and_others_es
     simulator: subprocess.Popen[bytes] | None = None
     log = tmp_path / "simulator.log"
     try:
-        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         with log.open("wb") as out:
             simulator = subprocess.Popen(
                 [
@@ -537,7 +532,6 @@ def test_simulated_lingering_asks_for_help_the_tablet_answers_some_and_others_es
         if simulator is not None:
             terminate(simulator)
         other.close()
-        status.close()
         terminate(bridge)
         print(log.read_text(errors="replace")[-3000:] if log.exists() else "")
 
@@ -592,11 +586,9 @@ def test_with_the_till_what_customers_take_is_sold_and_the_floor_follows_the_lan
 ) -> None:
     seed_demo_shop(runner)  # its floor stock is what its lanes hold
     start = dt.datetime.now(dt.UTC)
-    status = Subscriber(broker, f"comptoir/v1/{STORE}/dev/comptoir-bridge-{STORE}/status")
-    bridge = start_bridge(migrated, broker, tmp_path / "bridge.log")
+    bridge = start_bridge_online(migrated, broker, tmp_path / "bridge.log")
     run: subprocess.CompletedProcess[bytes] | None = None
     try:
-        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         run = simulate_day(
             broker, migrated, tmp_path, "--till", "--shrink-share", "0", "--customers", "15"
         )
@@ -604,7 +596,6 @@ def test_with_the_till_what_customers_take_is_sold_and_the_floor_follows_the_lan
         events = published(run)
         wait_for(lambda: stored_events(app) >= events, 60, "the day's events stored")
     finally:
-        status.close()
         terminate(bridge)
         show_logs(tmp_path / "bridge.log", run)
     end = dt.datetime.now(dt.UTC)
@@ -650,8 +641,7 @@ def test_customers_who_walk_out_without_paying_are_reported_missing(
     app: Flask, migrated: str, broker: Broker, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
     seed_demo_shop(runner)
-    status = Subscriber(broker, f"comptoir/v1/{STORE}/dev/comptoir-bridge-{STORE}/status")
-    bridge = start_bridge(
+    bridge = start_bridge_online(
         migrated,
         broker,
         tmp_path / "bridge.log",
@@ -670,14 +660,12 @@ def test_customers_who_walk_out_without_paying_are_reported_missing(
 
     run: subprocess.CompletedProcess[bytes] | None = None
     try:
-        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         run = simulate_day(
             broker, migrated, tmp_path, "--till", "--shrink-share", "1", "--customers", "10"
         )
         assert run.returncode == 0, run.stderr.decode()[-2000:]
         wait_for(lambda: bool(missing()), 60, "a missing discrepancy")
     finally:
-        status.close()
         terminate(bridge)
         show_logs(tmp_path / "bridge.log", run)
 

@@ -24,9 +24,8 @@ from tests.fixtures.shop import add_product
 from tests.mqtt_servers import (
     Broker,
     Publisher,
-    Subscriber,
     mosquitto_server,
-    start_bridge,
+    start_bridge_online,
     terminate,
     wait_for,
 )
@@ -231,11 +230,9 @@ def test_a_shelf_scale_publishing_through_the_bridge_moves_the_unit_count(
     app: Flask, migrated: str, broker: Broker, tmp_path: Path, clock: FrozenClock
 ) -> None:
     plant(app, clock, units_on_shelf=5)
-    status = Subscriber(broker, f"comptoir/v1/{STORE}/dev/comptoir-bridge-{STORE}/status")
-    bridge = start_bridge(migrated, broker, tmp_path / "bridge.log")
+    bridge = start_bridge_online(migrated, broker, tmp_path / "bridge.log")
     publisher = Publisher(broker)
     try:
-        wait_for(lambda: any(b'"online"' in m[1] for m in status.messages), 30, "bridge online")
         topic = f"comptoir/v1/{STORE}/shelf/B/6/evt/weight"
         publisher.publish(topic, raw(1, 2 * 280 + 3, T0))
         wait_for(lambda: lane_row(app).units_on_shelf == 2, 30, "two units left")
@@ -244,7 +241,6 @@ def test_a_shelf_scale_publishing_through_the_bridge_moves_the_unit_count(
         assert lane_row(app).units_on_shelf == 2
     finally:
         publisher.close()
-        status.close()
         terminate(bridge)
 
 
