@@ -44,6 +44,9 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     from store_api.clickstream.tracker import bp as tracker_bp
 
     app.register_blueprint(tracker_bp)
+    from store_api.reminders.routes import public as unsubscribe_bp
+
+    app.register_blueprint(unsubscribe_bp)
     errors.init_app(app)
     cli.init_app(app)
 
@@ -58,10 +61,12 @@ def _register_blueprints(api: Api) -> None:
     from store_api.analytics.routes import blp as analytics_blp
     from store_api.catalog.routes import blp as catalog_blp
     from store_api.clickstream.routes import blp as clickstream_blp
+    from store_api.customers.routes import blp as customers_blp
     from store_api.events.routes import blp as events_blp
     from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
     from store_api.recommendations.routes import blp as recommendations_blp
+    from store_api.reminders.routes import blp as reminders_blp
     from store_api.shelves.routes import alerts_blp, sensors_blp
     from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
@@ -84,5 +89,7 @@ def _register_blueprints(api: Api) -> None:
         sensors_blp,
         clickstream_blp,
         analytics_blp,
+        customers_blp,
+        reminders_blp,
     ):
         api.register_blueprint(blueprint)

@@ -20,6 +20,7 @@ from store_api.clickstream.seed import seed_browsing
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.recommendations.cli import recommender_cli, seed_sales
+from store_api.reminders.cli import reminders_cli
 from store_api.shelves.cli import alerts_cli, seed_planogram
 from store_api.stock import service as stock
 from store_api.webhooks.cli import webhooks_cli
@@ -282,3 +283,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(alerts_cli)
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_browsing)
+    app.cli.add_command(reminders_cli)

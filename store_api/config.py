@@ -88,6 +88,36 @@ DEFAULTS: dict[str, Any] = {
     # Retention: raw events and visits, then aggregates (rollups, counters), in months.
     "ANALYTICS_RAW_RETENTION_MONTHS": 13,
     "ANALYTICS_AGGREGATE_RETENTION_MONTHS": 25,
+    # Customer reminders (docs/reminders.md). E-mail goes through this SMTP server:
+    # smtp://host:25, smtp+starttls://user:password@host:587 or smtps://user:password@host:465.
+    # Empty: e-mail reminders wait (retried) until it is set.
+    "SMTP_URL": "",
+    "SMTP_TIMEOUT_SECONDS": 10.0,
+    "MAIL_FROM": "Comptoir <boutique@comptoir.example>",
+    # Text messages go to this HTTP gateway (POST JSON, bearer token); empty: no SMS.
+    "SMS_URL": "",
+    "SMS_TOKEN": "",
+    "SMS_SENDER": "Comptoir",
+    # What customers read in messages: the shop's name and its webshop; unsubscribe links
+    # point at PUBLIC_URL, where this back office answers from the Internet.
+    "SHOP_NAME": "Comptoir",
+    "SHOP_URL": "https://comptoir.example",
+    "PUBLIC_URL": "http://127.0.0.1:8000",
+    # No message in these local hours ("20:00-09:00"; "off": none); at most this many per
+    # customer and local day.
+    "REMINDER_QUIET_HOURS": "20:00-09:00",
+    "REMINDER_DAILY_CAP": 2,
+    # The worker: messages per batch, SMTP connections at once, idle poll, lease, retries.
+    "REMINDER_BATCH": 50,
+    "REMINDER_CONCURRENCY": 2,
+    "REMINDER_POLL_SECONDS": 2.0,
+    "REMINDER_LEASE_SECONDS": 120,
+    "REMINDER_RETRY_BASE_SECONDS": 60.0,
+    "REMINDER_RETRY_MAX_SECONDS": 3600.0,
+    # A message still failing this long after it was due is given up (status failed).
+    "REMINDER_GIVE_UP_HOURS": 48.0,
+    # "What it brings": a customer came back when they held or ordered within these days.
+    "REMINDER_COMEBACK_DAYS": 14,
     "API_TITLE": "Comptoir API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",

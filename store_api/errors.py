@@ -51,6 +51,12 @@ class ErrorCode(enum.StrEnum):
     ALERT_NOT_FOUND = "alert_not_found"
     # event stream
     TOO_MANY_STREAMS = "too_many_streams"
+    # customers and reminders
+    CUSTOMER_NOT_FOUND = "customer_not_found"
+    CUSTOMER_EXISTS = "customer_exists"
+    CONSENT_REQUIRED = "consent_required"
+    STOCK_ALERT_NOT_FOUND = "stock_alert_not_found"
+    TEMPLATE_INVALID = "template_invalid"
 
 
 class DomainError(Exception):

@@ -15,10 +15,17 @@ from store_api.analytics.models import (
 )
 from store_api.catalog.models import Product
 from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
+from store_api.customers.models import Consent, Customer, StockAlert
 from store_api.events.models import Event, EventCounter
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.recommendations.models import RecommendationEvent
+from store_api.reminders.models import (
+    PlannerCursor,
+    ReminderMessage,
+    ReminderSetting,
+    ReminderTemplate,
+)
 from store_api.sensors.models import DeadLetter, SensorDevice, SensorEvent, SeqGap
 from store_api.shelves.models import (
     DiscrepancyFeed,
@@ -36,6 +43,8 @@ from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSu
 __all__ = [
     "ApiKey",
     "ClickEvent",
+    "Consent",
+    "Customer",
     "DailyFee",
     "DailyProduct",
     "DailyProductTotal",
@@ -51,9 +60,13 @@ __all__ = [
     "Lane",
     "Order",
     "OrderLine",
+    "PlannerCursor",
     "Product",
     "PurchaseTime",
     "RecommendationEvent",
+    "ReminderMessage",
+    "ReminderSetting",
+    "ReminderTemplate",
     "Reservation",
     "RollupState",
     "SensorDevice",
@@ -61,6 +74,7 @@ __all__ = [
     "SeqGap",
     "ShelfDiscrepancy",
     "ShelfMovement",
+    "StockAlert",
     "StockLevel",
     "StockMovement",
     "Visit",

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from store_api import context, db
 from store_api.auth import Caller, current_caller, require
 from store_api.blueprint import Blueprint
+from store_api.customers import service as customers
 from store_api.keys.models import Role
 from store_api.orders import service
 from store_api.orders.schemas import IdempotencyHeaderSchema, OrderCreateSchema, OrderSchema
@@ -42,6 +43,8 @@ class Orders(MethodView):
         session = db.get_session()
         try:
             with db.write(session):
+                if data.get("customer_id") is not None:
+                    customers.require_customer(session, data["customer_id"], "customer_id")
                 order, replayed = service.place_order(
                     session,
                     lines=[service.LineRequest(ln["sku"], ln["quantity"]) for ln in data["lines"]],
@@ -54,6 +57,7 @@ class Orders(MethodView):
                     now=context.now(),
                     policy=context.policy(),
                     channels=caller.channels,
+                    customer_id=data.get("customer_id"),
                 )
         except IntegrityError:
             # Another request with the same key committed first (PostgreSQL); replay it.

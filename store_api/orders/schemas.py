@@ -27,6 +27,10 @@ class OrderCreateSchema(StrictSchema):
         allow_none=True,
         metadata={"description": "The webshop's own order number."},
     )
+    customer_id = fields.UUID(
+        allow_none=True,
+        metadata={"description": "The customer (POST /customers first): reminders after sale."},
+    )
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -60,3 +64,4 @@ class OrderSchema(Schema):
     created_at = fields.String()
     cancelled_at = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(OrderLineSchema))
+    customer_id = fields.String(allow_none=True)

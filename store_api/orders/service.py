@@ -70,6 +70,7 @@ def place_order(
     now: dt.datetime,
     policy: stock.StockPolicy,
     channels: Collection[str] | None = None,
+    customer_id: uuid.UUID | None = None,
 ) -> tuple[Order, bool]:
     """Place an order, or return the one already placed with this key (``replayed=True``)."""
     existing = find_by_idempotency_key(session, client_key_id, idempotency_key)
@@ -170,7 +171,10 @@ def place_order(
         reference=reference,
         created_by=actor,
         created_at=now,
-        snapshot=_snapshot(order_id, OrderStatus.CONFIRMED, reference, now, None, line_rows),
+        customer_id=customer_id,
+        snapshot=_snapshot(
+            order_id, OrderStatus.CONFIRMED, reference, now, None, line_rows, customer_id
+        ),
     )
     session.add(order)
     session.flush()
@@ -202,7 +206,13 @@ def snapshot(order: Order) -> dict[str, Any]:
         for ln in order.lines
     ]
     return _snapshot(
-        order.id, order.status, order.reference, order.created_at, order.cancelled_at, lines
+        order.id,
+        order.status,
+        order.reference,
+        order.created_at,
+        order.cancelled_at,
+        lines,
+        order.customer_id,
     )
 
 
@@ -213,8 +223,12 @@ def _snapshot(
     created_at: dt.datetime,
     cancelled_at: dt.datetime | None,
     lines: Sequence[Mapping[str, Any]],
+    customer_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """Plain data, kept on the order so that a replay returns exactly the first response."""
+    """Plain data, kept on the order so that a replay returns exactly the first response.
+
+    It is also the order events' payload: of the customer, only the id.
+    """
     return {
         "id": str(order_id),
         "status": str(status),
@@ -225,6 +239,7 @@ def _snapshot(
             {"sku": ln["sku"], "quantity": ln["quantity"], "allocations": ln["allocations"]}
             for ln in lines
         ],
+        "customer_id": str(customer_id) if customer_id else None,
     }
 
 

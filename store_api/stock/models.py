@@ -109,6 +109,7 @@ class Reservation(Base):
         Index("ix_reservations_product_status_expires", "product_id", "status", "expires_at"),
         Index("ix_reservations_status_expires", "status", "expires_at"),
         Index("ix_reservations_recommendation_id", "recommendation_id"),
+        Index("ix_reservations_customer_id", "customer_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -129,3 +130,7 @@ class Reservation(Base):
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"))
     # The recommendation answer that led to this hold, so its sale counts as the suggestion's.
     recommendation_id: Mapped[uuid.UUID | None]
+    # The customer the hold is for (reminders); events carry this id, never their details.
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL")
+    )

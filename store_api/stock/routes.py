@@ -10,6 +10,7 @@ from flask.views import MethodView
 from store_api import context, db
 from store_api.auth import ALL_ROLES, Caller, current_caller, require
 from store_api.blueprint import Blueprint
+from store_api.customers import service as customers
 from store_api.errors import ErrorCode, Invalid
 from store_api.keys.models import Role
 from store_api.stock import service
@@ -23,6 +24,7 @@ from store_api.stock.schemas import (
     ProductStockSchema,
     ReservationCommitSchema,
     ReservationCreateSchema,
+    ReservationCustomerSchema,
     ReservationExtendSchema,
     ReservationPageSchema,
     ReservationQueryArgsSchema,
@@ -164,6 +166,8 @@ class Reservations(MethodView):
         caller = current_caller()
         session = db.get_session()
         with db.write(session):
+            if data.get("customer_id") is not None:
+                customers.require_customer(session, data["customer_id"], "customer_id")
             return service.reserve(
                 session,
                 sku=data["sku"],
@@ -176,6 +180,7 @@ class Reservations(MethodView):
                 now=context.now(),
                 policy=context.policy(),
                 recommendation_id=data.get("recommendation_id"),
+                customer_id=data.get("customer_id"),
             )
 
     @require(*RESERVERS)
@@ -267,5 +272,26 @@ class ReservationCommit(MethodView):
                 reference=data.get("reference"),
                 now=context.now(),
                 policy=context.policy(),
+                channels=current_caller().channels,
+            )
+
+
+@reservations_blp.route("/reservations/<uuid:reservation_id>/customer")
+class ReservationCustomer(MethodView):
+    @require(*RESERVERS)
+    @reservations_blp.arguments(ReservationCustomerSchema)
+    @reservations_blp.response(200, ReservationSchema)
+    def put(self, data: dict[str, Any], reservation_id: uuid.UUID) -> Reservation:
+        """Name the customer a hold is for (a seller's tablet after the hold); null detaches.
+
+        An active store hold then gets its held-item reminders planned.
+        """
+        session = db.get_session()
+        with db.write(session):
+            return customers.attach_to_reservation(
+                session,
+                reservation_id,
+                data["customer_id"],
+                now=context.now(),
                 channels=current_caller().channels,
             )

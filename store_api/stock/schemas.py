@@ -114,6 +114,13 @@ class ReservationCreateSchema(StrictSchema):
             "this product: the sale then counts in the recommendation report."
         },
     )
+    customer_id = fields.UUID(
+        allow_none=True,
+        metadata={
+            "description": "The customer the hold is for (POST /customers first): held-item "
+            "reminders, and the sale counts for them."
+        },
+    )
 
 
 class ReservationExtendSchema(StrictSchema):
@@ -140,6 +147,15 @@ class ReservationSchema(Schema):
     reference = fields.String(allow_none=True)
     order_id = fields.UUID(allow_none=True)
     recommendation_id = fields.UUID(allow_none=True)
+    customer_id = fields.UUID(allow_none=True)
+
+
+class ReservationCustomerSchema(StrictSchema):
+    customer_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The customer the hold is for; null detaches."},
+    )
 
 
 class ReservationQueryArgsSchema(PageArgsSchema):

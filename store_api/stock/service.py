@@ -228,6 +228,8 @@ def reservation_payload(res: Any) -> dict[str, Any]:
         "recommendation_id": (
             str(res.recommendation_id) if getattr(res, "recommendation_id", None) else None
         ),
+        # Only the id: a customer's name or contact never travels in an event.
+        "customer_id": str(res.customer_id) if getattr(res, "customer_id", None) else None,
     }
 
 
@@ -551,6 +553,7 @@ def reserve(
     now: dt.datetime,
     policy: StockPolicy,
     recommendation_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
 ) -> Reservation:
     """Hold ``quantity`` units at one location: four statements when stock is there.
 
@@ -593,6 +596,7 @@ def reserve(
         "reference": None,
         "order_id": None,
         "recommendation_id": recommendation_id,
+        "customer_id": customer_id,
     }
     conn.execute(_INSERT_HOLD, values)
     reservation = Reservation(**values)

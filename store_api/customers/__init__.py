@@ -1,0 +1,1 @@
+"""Customers: minimal contact details, consent per purpose, back-in-stock requests."""

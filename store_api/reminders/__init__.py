@@ -1,0 +1,1 @@
+"""Customer reminders: planned from the shop's events, delivered through an outbox."""
