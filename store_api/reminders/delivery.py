@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from itsdangerous import URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import Integer, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -141,7 +141,7 @@ def read_unsubscribe_token(signing_key: str, token: str) -> uuid.UUID | None:
     try:
         value = URLSafeSerializer(signing_key, salt=UNSUBSCRIBE_SALT).loads(token)
         return uuid.UUID(str(value))
-    except (ValueError, TypeError):  # BadSignature is a ValueError
+    except (BadData, ValueError, TypeError):
         return None
 
 

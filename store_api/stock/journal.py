@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, insert, literal_column, select
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
@@ -46,7 +46,9 @@ LEVEL_RETURNING = (
     # PostgreSQL evaluates this against the statement's snapshot (before the change); SQLite
     # after it. ``_totals`` turns either into before/after with the row's own delta.
     select(func.sum(_others.c.on_hand - _others.c.reserved))
-    .where(_others.c.product_id == levels.c.product_id)
+    # Spelled out: SQLAlchemy renders RETURNING columns unqualified on SQLite, and an
+    # unqualified product_id here would be the alias's own (every product's stock summed).
+    .where(_others.c.product_id == literal_column("stock_levels.product_id"))
     .correlate(levels)
     .scalar_subquery()
     .label("product_available"),
