@@ -214,9 +214,7 @@ def test_back_in_stock_waits_while_the_product_is_gone_again(
     assert len(inbox.messages) == 1
 
 
-def test_a_stock_alert_needs_service_consent(
-    app: Flask, client: FlaskClient, keys: Keys
-) -> None:
+def test_a_stock_alert_needs_service_consent(app: Flask, client: FlaskClient, keys: Keys) -> None:
     _washer(app, units=0)
     customer = new_customer(client, keys, purposes=())
 
@@ -265,7 +263,9 @@ def test_a_forgotten_checkout_is_reminded_once_after_the_delay(
 
     assert (early.sent, sent.sent, later.sent) == (0, 1, 0)
     [message] = inbox.messages
-    assert str(message["Subject"]) == "Votre Lave-linge hublot Bosch Serie 6 9 kg vous attend toujours"
+    assert (
+        str(message["Subject"]) == "Votre Lave-linge hublot Bosch Serie 6 9 kg vous attend toujours"
+    )
     assert "sans terminer votre commande" in body(message)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = str(message["List-Unsubscribe"]).strip("<>")
