@@ -83,7 +83,7 @@ def test_a_held_item_gets_a_message_at_once_and_one_the_day_before_it_expires(
     assert (first.sent, second.sent, third.sent) == (1, 1, 0)
     made, eve = inbox.messages
     assert str(made["Subject"]) == "Votre Lave-linge hublot Bosch Serie 6 9 kg est mis de côté"
-    assert "Anne Martin <anne.martin@example.fr>" == str(made["To"])
+    assert str(made["To"]) == "Anne Martin <anne.martin@example.fr>"
     assert "Bonjour Anne Martin," in body(made)
     assert "Il vous attend en magasin jusqu'au lundi 30 novembre 2026 à 10 h 30." in body(made)
     assert "L'équipe Comptoir Lyon" in body(made)

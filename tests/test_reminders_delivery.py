@@ -55,7 +55,7 @@ def _log(client: FlaskClient, keys: Keys) -> list[dict[str, Any]]:
     return items
 
 
-# --- templates ---------------------------------------------------------------------------
+# --- templates --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,8 @@ def test_the_owner_edits_a_template_and_customers_read_the_new_text(
 
     assert preview.get_json() == {
         "subject": "C'est prêt : Lave-linge hublot Bosch Serie 6 9 kg",
-        "body": "Chère Anne Martin, votre Lave-linge hublot Bosch Serie 6 9 kg est prêt au comptoir.",
+        "body": "Chère Anne Martin, votre Lave-linge hublot Bosch Serie 6 9 kg est prêt au "
+        "comptoir.",
     }
     assert saved.status_code == 200 and saved.get_json()["customised"] is True
     [message] = inbox.messages
@@ -146,7 +147,7 @@ def test_an_unknown_kind_or_channel_is_a_404(client: FlaskClient, keys: Keys) ->
         assert response.status_code == 404, url
 
 
-# --- the SMTP server says no, or nothing -------------------------------------------------------
+# --- the SMTP server says no, or nothing ------------------------------------------------------
 
 
 def test_a_refusing_server_keeps_the_message_and_it_is_retried(
@@ -223,7 +224,7 @@ def test_no_smtp_server_configured_keeps_messages_waiting(
     assert (waiting["status"], waiting["outcome"]) == ("pending", "no_transport_configured")
 
 
-# --- text messages -------------------------------------------------------------------------------
+# --- text messages ----------------------------------------------------------------------------
 
 
 def test_a_customer_with_only_a_mobile_gets_a_text_message(
@@ -256,7 +257,7 @@ def test_a_failing_sms_gateway_is_retried(
     assert len(working.sent) == 1
 
 
-# --- the owner's switches ---------------------------------------------------------------------------
+# --- the owner's switches ---------------------------------------------------------------------
 
 
 def test_a_switched_off_reminder_is_not_sent(

@@ -19,13 +19,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from store_api import db
 from store_api.db import Base
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
+from store_api.customers import service as customers
 from store_api.orders import service as orders
+from store_api.reminders import planner
+from store_api.reminders import service as reminders
+from store_api.reminders.kinds import Channel as ReminderChannel
+from store_api.reminders.kinds import Kind
+from store_api.reminders.models import ReminderMessage
 from store_api.shelves import service as shelves
 from store_api.stock import service as stock
 from store_api.stock.models import Channel
@@ -110,6 +116,28 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     # Browsers cannot hold a secret: web events need no key (see PUBLIC), but a key sent must
     # be valid; in-store events (reco_shown, reco_accepted) need a seller's key.
     ("POST", "/api/v1/collect"): ANYONE,
+    # Sellers and the webshop register the customers they serve (and their consents, holds,
+    # stock alerts); sellers find them at the counter. A GDPR export or erasure is the owner's.
+    ("GET", "/api/v1/customers"): STOCK_KEEPERS,
+    ("POST", "/api/v1/customers"): RESERVERS,
+    ("GET", "/api/v1/customers/{customer_id}"): RESERVERS,
+    ("PATCH", "/api/v1/customers/{customer_id}"): RESERVERS,
+    ("DELETE", "/api/v1/customers/{customer_id}"): OWNER,
+    ("POST", "/api/v1/customers/{customer_id}/consents"): RESERVERS,
+    ("GET", "/api/v1/customers/{customer_id}/export"): OWNER,
+    ("POST", "/api/v1/customers/{customer_id}/stock-alerts"): RESERVERS,
+    ("DELETE", "/api/v1/customers/{customer_id}/stock-alerts/{sku}"): RESERVERS,
+    ("PUT", "/api/v1/reservations/{reservation_id}/customer"): RESERVERS,
+    # What customers are told, when, and what it brings: the owner decides and reads.
+    ("GET", "/api/v1/reminders/settings"): OWNER,
+    ("PUT", "/api/v1/reminders/settings/{kind}"): OWNER,
+    ("GET", "/api/v1/reminders/templates"): OWNER,
+    ("PUT", "/api/v1/reminders/templates/{kind}/{channel}"): OWNER,
+    ("DELETE", "/api/v1/reminders/templates/{kind}/{channel}"): OWNER,
+    ("POST", "/api/v1/reminders/templates/{kind}/{channel}/preview"): OWNER,
+    ("GET", "/api/v1/reminders/messages"): OWNER,
+    ("POST", "/api/v1/reminders/messages/{message_id}/retry"): OWNER,
+    ("GET", "/api/v1/reminders/report"): OWNER,
 }
 
 # Endpoints that also work without any key (a missing header is not a 401).
@@ -237,6 +265,49 @@ CALLS: dict[Endpoint, Call] = {
         },
         headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"},
     ),
+    ("GET", "/api/v1/customers"): Call(200, writes=False, query="?q=anne"),
+    ("POST", "/api/v1/customers"): Call(
+        201,
+        writes=True,
+        json={
+            "name": "Léa Petit",
+            "email": "lea@example.fr",
+            "consents": [{"purpose": "service", "granted": True, "method": "in_store"}],
+        },
+    ),
+    ("GET", "/api/v1/customers/{customer_id}"): Call(200, writes=False),
+    ("PATCH", "/api/v1/customers/{customer_id}"): Call(200, writes=True, json={"name": "Anne M."}),
+    ("DELETE", "/api/v1/customers/{customer_id}"): Call(200, writes=True),
+    ("POST", "/api/v1/customers/{customer_id}/consents"): Call(
+        201,
+        writes=True,
+        json={"consents": [{"purpose": "marketing", "granted": True, "method": "webshop"}]},
+    ),
+    ("GET", "/api/v1/customers/{customer_id}/export"): Call(200, writes=False),
+    ("POST", "/api/v1/customers/{customer_id}/stock-alerts"): Call(
+        201, writes=True, json={"sku": SKU}
+    ),
+    ("DELETE", "/api/v1/customers/{customer_id}/stock-alerts/{sku}"): Call(200, writes=True),
+    ("PUT", "/api/v1/reservations/{reservation_id}/customer"): Call(
+        200, writes=True, json={"customer_id": None}
+    ),
+    ("GET", "/api/v1/reminders/settings"): Call(200, writes=False),
+    ("PUT", "/api/v1/reminders/settings/{kind}"): Call(
+        200, writes=True, json={"delay_minutes": 60}
+    ),
+    ("GET", "/api/v1/reminders/templates"): Call(200, writes=False),
+    ("PUT", "/api/v1/reminders/templates/{kind}/{channel}"): Call(
+        200, writes=True, json={"subject": "{{ product_name }}", "body": "{{ customer_name }}"}
+    ),
+    ("DELETE", "/api/v1/reminders/templates/{kind}/{channel}"): Call(200, writes=True),
+    ("POST", "/api/v1/reminders/templates/{kind}/{channel}/preview"): Call(
+        200, writes=False, json={"subject": "{{ product_name }}", "body": "{{ customer_name }}"}
+    ),
+    ("GET", "/api/v1/reminders/messages"): Call(200, writes=False),
+    ("POST", "/api/v1/reminders/messages/{message_id}/retry"): Call(200, writes=True),
+    ("GET", "/api/v1/reminders/report"): Call(
+        200, writes=False, query="?from=2026-11-01&to=2026-11-27"
+    ),
 }
 
 # A seller acts on store reservations, the webshop on web ones; the others may act on both.
@@ -301,8 +372,20 @@ def _open_shop(
     add_product(app, SKU, UNITS)
     values: dict[str, Any] = {"sku": SKU, "location": "floor", "slug": "funnel"}
     template = endpoint[1]
+    if "{customer_id}" in template or template.endswith("/customer"):
+        values["customer_id"] = _register(app, clock)
     if "{reservation_id}" in template:
         values["reservation_id"] = _reserve(app, clock, OWN_CHANNEL.get(role, Channel.STORE))
+        if template.endswith("/customer"):  # a hold for the customer, so detaching writes
+            _attach(app, clock, values["reservation_id"], values["customer_id"])
+    if template.endswith("/stock-alerts/{sku}"):
+        _ask_for_alert(app, clock, values["customer_id"])
+    if "{kind}" in template:
+        values["kind"], values["channel"] = "held_item", "email"
+        if endpoint[0] == "DELETE":  # a template of the owner's, so resetting writes
+            _customise_template(app, clock)
+    if "{message_id}" in template:
+        values["message_id"] = _failed_message(app, clock)
     if "{order_id}" in template:
         values["order_id"] = _place_order(app, clock, keys)
     if "{webhook_id}" in template:
@@ -314,6 +397,72 @@ def _open_shop(
     if "{discrepancy_id}" in template:
         values["discrepancy_id"] = _raise_discrepancy(app, clock)
     return values
+
+
+def _register(app: Flask, clock: FrozenClock) -> uuid.UUID:
+    session = db.new_session(app)
+    with db.write(session):
+        customer = customers.create_customer(
+            session,
+            name="Anne Martin",
+            email="anne@example.fr",
+            phone=None,
+            consents=[customers.ConsentInput("service", True, "in_store")],
+            actor="test",
+            now=clock(),
+        )
+    session.close()
+    return customer.id
+
+
+def _attach(app: Flask, clock: FrozenClock, hold: uuid.UUID, customer: uuid.UUID) -> None:
+    session = db.new_session(app)
+    with db.write(session):
+        customers.attach_to_reservation(session, hold, customer, now=clock(), channels=None)
+    session.close()
+
+
+def _ask_for_alert(app: Flask, clock: FrozenClock, customer: uuid.UUID) -> None:
+    session = db.new_session(app)
+    with db.write(session):
+        customers.add_stock_alert(
+            session, customer, sku=SKU, channel="store", actor="t", now=clock()
+        )
+    session.close()
+
+
+def _customise_template(app: Flask, clock: FrozenClock) -> None:
+    session = db.new_session(app)
+    with db.write(session):
+        reminders.save_template(
+            session,
+            Kind.HELD_ITEM,
+            ReminderChannel.EMAIL,
+            subject="{{ product_name }}",
+            body="Bonjour {{ customer_name }}",
+            actor="t",
+            now=clock(),
+        )
+    session.close()
+
+
+def _failed_message(app: Flask, clock: FrozenClock) -> int:
+    customer = _register(app, clock)
+    session = db.new_session(app)
+    with db.write(session):
+        planner.add_message(
+            session,
+            customer_id=customer,
+            kind=Kind.HELD_ITEM,
+            subject_key="roles",
+            due_at=clock(),
+            now=clock(),
+            domain="comptoir.example",
+        )
+        session.execute(update(ReminderMessage).values(status="failed"))
+        message_id = session.scalars(select(ReminderMessage.id)).one()
+    session.close()
+    return message_id
 
 
 def _raise_discrepancy(app: Flask, clock: FrozenClock) -> int:
