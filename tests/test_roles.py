@@ -22,10 +22,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from store_api import db
+from store_api.customers import service as customers
 from store_api.db import Base
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
-from store_api.customers import service as customers
 from store_api.orders import service as orders
 from store_api.reminders import planner
 from store_api.reminders import service as reminders
