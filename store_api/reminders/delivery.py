@@ -212,6 +212,7 @@ class _Batch:
     alerts: dict[int, StockAlert]
     counted: dict[uuid.UUID, int]
     settings: dict[Kind, service.Setting]
+    templates: dict[tuple[Kind, Channel], service.TemplateSource]
 
 
 def _load(session: Session, found: Sequence[ReminderMessage], today: dt.date) -> _Batch:
@@ -268,6 +269,7 @@ def _load(session: Session, found: Sequence[ReminderMessage], today: dt.date) ->
         alerts=alerts,
         counted=defaultdict(int, counted),
         settings=service.settings(session),
+        templates={(t.kind, t.channel): t for t in service.all_templates(session)},
     )
 
 
@@ -398,7 +400,7 @@ def _decide(
         unsubscribe = f"{policy.public_url}/unsubscribe/{token}"
         values["unsubscribe_url"] = unsubscribe
     values.update(customer_name=customer.name, shop_name=policy.shop_name, shop_url=policy.shop_url)
-    source = service.template_for(session, kind, channel)
+    source = batch.templates[(kind, channel)]
     rendered = templates.render(channel, source.subject, source.body, values)
     batch.counted[customer.id] += 1
     return Outgoing(
@@ -429,6 +431,20 @@ def prepare(
     session.info["comptoir_reminder_tz"] = policy.timezone
     today = now.astimezone(policy.timezone).date()
     batch = _load(session, found, today)
+    with session.no_autoflush:  # the decisions are written once, at the end
+        ready = _decide_all(session, found, batch, now, today, policy)
+    session.flush()
+    return ready
+
+
+def _decide_all(
+    session: Session,
+    found: Sequence[ReminderMessage],
+    batch: _Batch,
+    now: dt.datetime,
+    today: dt.date,
+    policy: DeliveryPolicy,
+) -> list[Outgoing]:
     ready = []
     for message in found:
         message.updated_at = now
@@ -448,7 +464,6 @@ def prepare(
         message.channel = out.channel
         message.cap_day = today
         ready.append(out)
-    session.flush()
     return ready
 
 

@@ -66,8 +66,7 @@ def _insert(session: Session) -> Insert:
     return sqlite.insert(_messages).on_conflict_do_nothing()
 
 
-def add_message(
-    session: Session,
+def message_row(
     *,
     customer_id: uuid.UUID,
     kind: Kind,
@@ -80,28 +79,39 @@ def add_message(
     order_id: uuid.UUID | None = None,
     alert_id: int | None = None,
     context: dict[str, Any] | None = None,
-) -> bool:
-    """Plan one message; False when this customer already has it (never twice)."""
-    result = session.execute(
-        _insert(session).values(
-            customer_id=customer_id,
-            kind=kind.value,
-            subject_key=subject_key,
-            message_id=new_message_id(domain),
-            status=MessageStatus.PENDING.value,
-            due_at=due_at,
-            next_attempt_at=due_at,
-            attempts=0,
-            sku=sku,
-            reservation_id=reservation_id,
-            order_id=order_id,
-            alert_id=alert_id,
-            context=context or {},
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+) -> dict[str, Any]:
+    """One planned message, as the row to insert."""
+    return {
+        "customer_id": customer_id,
+        "kind": kind.value,
+        "subject_key": subject_key,
+        "message_id": new_message_id(domain),
+        "status": MessageStatus.PENDING.value,
+        "due_at": due_at,
+        "next_attempt_at": due_at,
+        "attempts": 0,
+        "sku": sku,
+        "reservation_id": reservation_id,
+        "order_id": order_id,
+        "alert_id": alert_id,
+        "context": context or {},
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def add_messages(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Plan messages in one statement; one a customer already has is skipped (never twice)."""
+    if not rows:
+        return 0
+    result = session.execute(_insert(session), list(rows))
+    count = result.rowcount  # type: ignore[attr-defined]
+    return int(count) if count is not None and count >= 0 else len(rows)
+
+
+def add_message(session: Session, **values: Any) -> bool:
+    """Plan one message; False when this customer already has it."""
+    return add_messages(session, [message_row(**values)]) == 1
 
 
 # --- per kind ----------------------------------------------------------------------------
@@ -129,9 +139,7 @@ def plan_hold(
         "sku": reservation.sku,
         "reservation_id": reservation.id,
     }
-    planned = int(
-        add_message(session, subject_key=f"{reservation.id}:made", due_at=now, **common)  # type: ignore[arg-type]
-    )
+    planned = int(add_message(session, subject_key=f"{reservation.id}:made", due_at=now, **common))
     eve = eve_due(reservation.expires_at, setting.delay_minutes)
     if eve >= now + EVE_MIN_GAP:
         planned += add_message(
@@ -139,7 +147,7 @@ def plan_hold(
             subject_key=f"{reservation.id}:eve",
             due_at=eve,
             context={"moment": "eve"},
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     return planned
 
@@ -259,19 +267,22 @@ def plan_back_in_stock(session: Session, sku: str, now: dt.datetime, domain: str
             StockAlert.sku == sku, StockAlert.status == AlertStatus.WAITING
         )
     ).all()
-    planned = 0
-    for alert_id, customer_id in alerts:
-        planned += add_message(
-            session,
-            customer_id=customer_id,
-            kind=Kind.BACK_IN_STOCK,
-            subject_key=f"alert:{alert_id}",
-            due_at=due,
-            now=now,
-            domain=domain,
-            sku=sku,
-            alert_id=alert_id,
-        )
+    planned = add_messages(
+        session,
+        [
+            message_row(
+                customer_id=customer_id,
+                kind=Kind.BACK_IN_STOCK,
+                subject_key=f"alert:{alert_id}",
+                due_at=due,
+                now=now,
+                domain=domain,
+                sku=sku,
+                alert_id=alert_id,
+            )
+            for alert_id, customer_id in alerts
+        ],
+    )
     woken = session.execute(
         update(ReminderMessage)
         .where(

@@ -1,0 +1,179 @@
+"""Reminder throughput: the worker's messages per second vs smtplib in a bare loop.
+
+Both send the same number of messages to the same local SMTP server (aiosmtpd on 127.0.0.1)
+in the same run. The baseline opens one connection and calls ``send_message`` in a loop with
+messages built beforehand: the cost of SMTP alone. The worker does everything a real reminder
+needs: plans the messages from the back-in-stock event, leases them, checks consent, quiet
+hours, the daily cap and availability, renders the French template, sends, and records each
+result. Target: ratio >= 0.5, on SQLite and on a throwaway PostgreSQL.
+
+Run with ``make bench`` (or ``python -m bench.reminders --messages 500 --backend sqlite``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import smtplib
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from bench.stock_http import RESULTS, database
+from store_api import create_app, db
+from store_api.cli import upgrade_database
+from store_api.customers import service as customers
+from store_api.reminders.cli import build_worker
+from store_api.reminders.transport import Outgoing, email_message
+from store_api.stock import service as stock
+from store_api.stock.models import Reason
+from tests.servers import free_port
+
+SKU = "LL-BENCH-1"
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.received = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, _server: Any, _session: Any, _envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            self.received += 1
+        return "250 OK"
+
+
+def baseline(port: int, messages: int) -> float:
+    """Messages per second: smtplib, one connection, the same kind of message."""
+    prepared = [
+        email_message(
+            Outgoing(
+                pk=n,
+                channel="email",
+                recipient=f"client{n}@example.fr",
+                recipient_name=f"Client {n}",
+                message_id=f"<bench.{n}@comptoir.example>",
+                subject="Lave-linge Bosch est de retour en stock",
+                body="Bonjour Client,\n\nBonne nouvelle : le lave-linge est de retour.\n" * 3,
+            ),
+            "Comptoir <boutique@comptoir.example>",
+        )
+        for n in range(messages)
+    ]
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        for message in prepared:
+            smtp.send_message(message)
+    return messages / (time.perf_counter() - started)
+
+
+def shop(url: str, messages: int, smtp_url: str) -> Any:
+    """``messages`` customers wait for a product that comes back: that many reminders due."""
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SMTP_URL": smtp_url,
+            "REMINDER_QUIET_HOURS": "off",
+            "REMINDER_BATCH": 100,
+        }
+    )
+    upgrade_database(app)
+    policy = app.extensions["comptoir_policy"]
+    now = db.utcnow()
+    session = db.new_session(app)
+    from decimal import Decimal
+
+    from store_api.catalog import service as catalog
+
+    with db.write(session):
+        catalog.create_product(
+            session,
+            {"sku": SKU, "name": "Lave-linge Bosch", "price": Decimal("749.00")},
+            locations=policy.locations,
+            now=now,
+        )
+        for n in range(messages):
+            customer = customers.create_customer(
+                session,
+                name=f"Client {n}",
+                email=f"client{n}@example.fr",
+                phone=None,
+                consents=[customers.ConsentInput("service", True, "webshop")],
+                actor="bench",
+                now=now,
+            )
+            customers.add_stock_alert(
+                session, customer.id, sku=SKU, channel="web", actor="bench", now=now
+            )
+        stock.adjust(
+            session,
+            sku=SKU,
+            location="backroom",
+            delta=5,
+            reason=Reason.DELIVERY,
+            actor="bench",
+            reference=None,
+            now=now,
+            policy=policy,
+        )
+    session.close()
+    return app
+
+
+def run_backend(backend: str, messages: int) -> dict[str, Any]:
+    counter = Counter()
+    port = free_port()
+    controller = Controller(counter, hostname="127.0.0.1", port=port, ready_timeout=10)
+    controller.start()
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix=f"comptoir-bench-reminders-{backend}-") as tmp,
+            database(backend, Path(tmp)) as url,
+        ):
+            app = shop(url, messages, f"smtp://127.0.0.1:{port}")
+            app.instance_path = tmp
+            bare = baseline(port, messages)
+            worker = build_worker(app, report=lambda _line: None)
+            started = time.perf_counter()
+            totals = worker.run(once=True)
+            elapsed = time.perf_counter() - started
+            db.engine_for(app).dispose()
+    finally:
+        controller.stop()
+    per_second = totals.sent / elapsed if elapsed else 0.0
+    return {
+        "backend": backend,
+        "messages": messages,
+        "smtplib_loop_per_s": round(bare, 1),
+        "reminders_per_s": round(per_second, 1),
+        "ratio": round(per_second / bare, 2) if bare else 0.0,
+        "sent": totals.sent,
+        "received": counter.received,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args(argv)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    results = [run_backend(b, args.messages) for b in backends]
+    print(f"\nReminder benchmark — {args.messages} reminders to aiosmtpd on 127.0.0.1")
+    print(f"{'backend':<11} {'smtplib msg/s':>14} {'reminders/s':>12} {'ratio':>7} {'target':>7}")
+    for r in results:
+        print(
+            f"{r['backend']:<11} {r['smtplib_loop_per_s']:>14} {r['reminders_per_s']:>12} "
+            f"{r['ratio']:>7} {'>=0.5':>7}"
+        )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "reminders.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if all(r["sent"] == r["messages"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
