@@ -21,7 +21,7 @@ reminders_cli = AppGroup("reminders", help="Customer reminders.")
 
 def signing_key(app: Flask) -> str:
     """The key that signs unsubscribe links: SECRET_KEY, else the instance's own key."""
-    from store_api.analytics.dashboard import instance_secret_key
+    from store_api.dashboard.core import instance_secret_key
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
