@@ -23,4 +23,6 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("dashboard.overview", _l("Webshop"), ("dashboard.report_page",)),
     NavItem("dashboard.store", _l("In store")),
+    NavItem("dashboard.reminders", _l("Reminders"), ("dashboard.reminder_template",)),
+    NavItem("dashboard.customers_page", _l("Customers"), ("dashboard.customer_page",)),
 ]

@@ -28,6 +28,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import Integer, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from store_api import i18n
 from store_api.catalog.models import Product
 from store_api.customers import service as customers
 from store_api.customers.models import AlertStatus, Customer, StockAlert
@@ -311,7 +312,7 @@ def _relevance(
     values: dict[str, Any] = {
         "product_name": product.name,
         "sku": product.sku,
-        "price": french.money(product.price),
+        "price": i18n.format_money(product.price, "fr"),
     }
     in_stock = product.active and batch.available.get(product.sku, 0) > 0
     if kind == Kind.HELD_ITEM:

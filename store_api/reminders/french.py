@@ -1,9 +1,9 @@
-"""French dates and prices for customer messages (``1 400,00 €``, ``samedi 28 novembre``)."""
+"""French dates for customer messages (``samedi 28 novembre``, ``à 10 h 30``); prices come
+from :func:`store_api.i18n.format_money`."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -21,20 +21,6 @@ MONTHS = (
     "novembre",
     "décembre",
 )
-# French typography: a narrow no-break space between thousands, a no-break space before €.
-_THOUSANDS = "\u202f"
-_BEFORE_UNIT = "\u00a0"
-
-
-def money(value: Decimal | float | int) -> str:
-    amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    sign = "-" if amount < 0 else ""
-    units, cents = f"{abs(amount):.2f}".split(".")
-    groups: list[str] = []
-    while units:
-        groups.insert(0, units[-3:])
-        units = units[:-3]
-    return f"{sign}{_THOUSANDS.join(groups)},{cents}{_BEFORE_UNIT}€"
 
 
 def day(value: dt.date, *, weekday: bool = True, year: bool = True) -> str:
