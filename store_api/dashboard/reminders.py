@@ -80,6 +80,20 @@ METHOD_NAMES = {
     "unsubscribe_link": _l("unsubscribe link"),
 }
 
+HOLD_STATUS_NAMES = {
+    "active": _l("held"),
+    "committed": _l("sold"),
+    "released": _l("released"),
+    "expired": _l("expired"),
+}
+ORDER_STATUS_NAMES = {"confirmed": _l("confirmed"), "cancelled": _l("cancelled")}
+ALERT_STATUS_NAMES = {
+    "waiting": _l("waiting"),
+    "notified": _l("told"),
+    "cancelled": _l("cancelled"),
+}
+SALES_CHANNEL_NAMES = {"store": _l("in store"), "web": _l("webshop")}
+
 
 @dataclass(frozen=True)
 class DelayUnit:
@@ -101,14 +115,19 @@ MESSAGES_SHOWN = 50
 
 @bp.app_template_filter("reminder_label")
 def _label(value: str | None, table: str) -> str:
-    names: Mapping[Any, Any] = {
+    tables: dict[str, Mapping[Any, Any]] = {
         "kind": KIND_NAMES,
         "channel": CHANNEL_NAMES,
         "status": STATUS_NAMES,
         "outcome": OUTCOME_NAMES,
         "purpose": PURPOSE_NAMES,
         "method": METHOD_NAMES,
-    }[table]
+        "hold_status": HOLD_STATUS_NAMES,
+        "order_status": ORDER_STATUS_NAMES,
+        "alert_status": ALERT_STATUS_NAMES,
+        "sales_channel": SALES_CHANNEL_NAMES,
+    }
+    names = tables[table]
     if value is None:
         return ""
     try:
