@@ -131,7 +131,9 @@ def test_the_owner_previews_fixes_and_saves_a_reminder_in_the_browser(
     assert "Unknown placeholder(s): prenom" in refused and refused.startswith("Message")
     assert "Bonjour Anne Martin, Lave-linge hublot Bosch Serie 6 9 kg est revenu." in previewed
     saved = client.get("/api/v1/reminders/templates", headers=keys.headers(Role.OWNER))
-    [mine] = [t for t in saved.get_json() if t["kind"] == "back_in_stock" and t["channel"] == "email"]
+    [mine] = [
+        t for t in saved.get_json() if t["kind"] == "back_in_stock" and t["channel"] == "email"
+    ]
     assert mine["body"] == "Bonjour {{ customer_name }}, {{ product_name }} est revenu."
     # The refused preview is a 422 page on purpose; anything else is a script or CSP error.
     assert [p for p in problems if "status of 422" not in p] == []

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from store_api.keys.models import Role
+from store_api.reminders import delivery
 from tests.conftest import Keys
 from tests.fixtures.clock import FrozenClock
 from tests.fixtures.reminders import FakeSms, deliver, new_customer
@@ -298,3 +299,28 @@ def test_the_owner_sets_each_delay(client: FlaskClient, keys: Keys) -> None:
         "forgotten_checkout": (True, 120, "marketing"),
         "consumable": (True, 129600, "marketing"),
     }
+
+
+def test_a_message_sent_but_not_recorded_goes_again_with_the_same_message_id(
+    app: Flask,
+    client: FlaskClient,
+    keys: Keys,
+    clock: FrozenClock,
+    inbox: Inbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _held(app, client, keys)
+    with monkeypatch.context() as crash:  # the worker dies between sending and recording
+        crash.setattr(delivery, "record", lambda *_args, **_kwargs: None)
+        deliver(app)
+    clock.advance(seconds=app.config["REMINDER_LEASE_SECONDS"] - 1)
+    still_leased = deliver(app)
+    clock.advance(seconds=2)
+    taken_over = deliver(app)
+
+    assert (still_leased.sent, taken_over.sent) == (0, 1)
+    first, again = inbox.messages
+    assert first["Message-ID"] == again["Message-ID"]
+    assert len(inbox.unique()) == 1
+    [sent] = _log(client, keys)
+    assert sent["status"] == "sent"
