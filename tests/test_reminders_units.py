@@ -62,7 +62,7 @@ def test_french_dates_for_customers() -> None:
     ("url", "expected"),
     [
         ("smtp://mail.example:2525", ("mail.example", 2525, "plain", None, None)),
-        ("smtp+starttls://a%40x.fr:p%3As@smtp.x.fr", ("smtp.x.fr", 587, "starttls", "a@x.fr", "p:s")),
+        ("smtp+starttls://a%40x.fr:p%3As@x.fr", ("x.fr", 587, "starttls", "a@x.fr", "p:s")),
         ("smtps://u:p@smtp.x.fr", ("smtp.x.fr", 465, "ssl", "u", "p")),
     ],
 )  # fmt: skip
