@@ -302,36 +302,48 @@ def cursor(session: Session) -> int:
     return session.scalar(select(PlannerCursor.seq).where(PlannerCursor.id == 1)) or 0
 
 
+@dataclass(frozen=True)
+class PlanResult:
+    events: int
+    planned: int
+    more: bool  # the batch was full: call again
+
+
 def plan_new_events(
     session: Session, now: dt.datetime, planning: Planning, *, batch: int = 500
-) -> int:
-    """Plan what the events after the cursor call for; returns the messages planned."""
+) -> PlanResult:
+    """Plan what the events after the cursor call for, in one transaction with the cursor."""
     row = session.get(PlannerCursor, 1, with_for_update=True)
-    if row is None:
-        row = PlannerCursor(id=1, seq=0)
-        session.add(row)
-        session.flush()
+    if row is None:  # the first run: two workers may get here at once
+        cursor_table = cast(Table, PlannerCursor.__table__)
+        first = (
+            postgresql.insert(cursor_table)
+            if session.connection().dialect.name == "postgresql"
+            else sqlite.insert(cursor_table)
+        )
+        session.execute(first.values(id=1, seq=0).on_conflict_do_nothing())
+        row = session.get(PlannerCursor, 1, with_for_update=True, populate_existing=True)
+        assert row is not None
+    # The newest seq first: seqs commit in order, so every event up to it is visible now,
+    # and the cursor may jump to it without skipping one committed meanwhile.
+    newest = session.scalar(select(Event.seq).order_by(Event.seq.desc()).limit(1)) or 0
     events = session.execute(
         select(Event.seq, Event.type, Event.sku, Event.payload)
-        .where(Event.seq > row.seq, Event.type.in_([str(t) for t in PLANNED_EVENTS]))
+        .where(
+            Event.seq > row.seq,
+            Event.seq <= newest,
+            Event.type.in_([str(t) for t in PLANNED_EVENTS]),
+        )
         .order_by(Event.seq)
         .limit(batch)
     ).all()
-    if not events:
-        # Nothing to plan: jump over the other events in one step.
-        newest = session.scalar(select(Event.seq).order_by(Event.seq.desc()).limit(1)) or 0
-        if newest > row.seq:
-            row.seq = newest
-        return 0
     planned = 0
-    for seq, event_type, sku, payload in events:
+    for _seq, event_type, sku, payload in events:
         planned += _plan_event(session, event_type, sku, payload, now, planning)
-        row.seq = seq
-    if len(events) < batch:
-        newest = session.scalar(select(Event.seq).order_by(Event.seq.desc()).limit(1)) or 0
-        row.seq = max(row.seq, newest)
+    # A short page read everything up to ``newest``; a full one continues after its last.
+    row.seq = newest if len(events) < batch else events[-1].seq
     session.flush()
-    return planned
+    return PlanResult(events=len(events), planned=planned, more=len(events) == batch)
 
 
 def _plan_event(

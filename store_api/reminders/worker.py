@@ -107,9 +107,9 @@ class ReminderWorker:
     def _round(self, session: Session, pool: ThreadPoolExecutor) -> bool:
         while True:
             with db.write(session):
-                planned = planner.plan_new_events(session, self.clock(), self.policy.planning)
-            self.totals.planned += planned
-            if not planned:
+                plan = planner.plan_new_events(session, self.clock(), self.policy.planning)
+            self.totals.planned += plan.planned
+            if not plan.more:
                 break
         with db.write(session):
             ids = delivery.claim(
