@@ -18,7 +18,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError
@@ -84,42 +84,61 @@ class ReminderWorker:
         self._stop.set()
 
     def run(self, *, once: bool = False) -> Totals:
-        """Work until stopped, or with ``once`` until nothing is due now."""
+        """Work until stopped, or with ``once`` until nothing is due now.
+
+        Pipelined: while one batch is on the wire (sending threads), the next one is claimed
+        and prepared; a batch is recorded once all its messages have an answer.
+        """
         session = self.sessions()
+        in_flight: list[Future[Result]] = []
         try:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="reminder") as pool:
                 while not self._stop.is_set():
                     try:
-                        busy = self._round(session, pool)
+                        ready = self._next_batch(session)
+                        if in_flight:
+                            self._record(session, [f.result() for f in in_flight])
+                            in_flight = []
                     except DBAPIError as exc:
+                        # Unrecorded messages keep their lease and are sent again after it.
                         self.report(f"database error, retrying: {str(exc.orig).splitlines()[0]}")
-                        busy = False
-                    if not busy:
+                        in_flight, ready = [], []
+                    in_flight = [pool.submit(self._send, out) for out in ready]
+                    if not in_flight:
                         if once:
                             break
                         self._stop.wait(self.poll_seconds)
+                # Stopping: what was sent gets recorded, so nothing is sent twice on restart.
+                if in_flight:
+                    self._record(session, [f.result() for f in in_flight])
         finally:
             session.close()
             for mailer in self._opened:
                 mailer.close()
         return self.totals
 
-    def _round(self, session: Session, pool: ThreadPoolExecutor) -> bool:
+    def _next_batch(self, session: Session) -> list[Outgoing]:
+        """Plan from new events, claim due messages, decide which may go now."""
         while True:
             with db.write(session):
                 plan = planner.plan_new_events(session, self.clock(), self.policy.planning)
             self.totals.planned += plan.planned
             if not plan.more:
                 break
-        with db.write(session):
-            ids = delivery.claim(
-                session, self.clock(), self.worker_id, self.batch, self.policy.lease_seconds
-            )
-        if not ids:
-            return False
-        with db.write(session):
-            ready = delivery.prepare(session, ids, self.clock(), self.worker_id, self.policy)
-        results = list(pool.map(self._send, ready))
+        ready: list[Outgoing] = []
+        # A batch where nothing may go yet (quiet hours, cap...) is decided; claim the next.
+        while not ready:
+            with db.write(session):
+                ids = delivery.claim(
+                    session, self.clock(), self.worker_id, self.batch, self.policy.lease_seconds
+                )
+            if not ids:
+                break
+            with db.write(session):
+                ready = delivery.prepare(session, ids, self.clock(), self.worker_id, self.policy)
+        return ready
+
+    def _record(self, session: Session, results: list[Result]) -> None:
         with db.write(session):
             delivery.record(session, results, self.clock(), self.worker_id, self.policy)
         for result in results:
@@ -129,9 +148,7 @@ class ReminderWorker:
                 self.totals.failed += 1
             else:
                 self.totals.retrying += 1
-        if results:
-            self.report(f"reminders: {self.totals}")
-        return True
+        self.report(f"reminders: {self.totals}")
 
     def _mailer(self) -> Mailer | None:
         """One SMTP connection per sending thread, kept open between batches."""
