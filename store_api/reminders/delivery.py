@@ -208,6 +208,8 @@ class _Batch:
     customers: dict[uuid.UUID, Customer]
     consents: dict[uuid.UUID, dict[str, Any]]
     products: dict[str, Product]
+    # Prices as customers read them (Babel formatting is slow: once per product and batch).
+    prices: dict[str, str]
     available: dict[str, int]
     holds: dict[uuid.UUID, Reservation]
     alerts: dict[int, StockAlert]
@@ -265,6 +267,7 @@ def _load(session: Session, found: Sequence[ReminderMessage], today: dt.date) ->
         customers=people,
         consents=customers.consents_in_force(session, customer_ids),
         products=products,
+        prices={sku: i18n.format_money(p.price, "fr") for sku, p in products.items()},
         available={sku: int(n or 0) for sku, n in available.items()},
         holds=holds,
         alerts=alerts,
@@ -312,7 +315,7 @@ def _relevance(
     values: dict[str, Any] = {
         "product_name": product.name,
         "sku": product.sku,
-        "price": i18n.format_money(product.price, "fr"),
+        "price": batch.prices[product.sku],
     }
     in_stock = product.active and batch.available.get(product.sku, 0) > 0
     if kind == Kind.HELD_ITEM:
@@ -432,64 +435,74 @@ def prepare(
     session.info["comptoir_reminder_tz"] = policy.timezone
     today = now.astimezone(policy.timezone).date()
     batch = _load(session, found, today)
-    with session.no_autoflush:  # the decisions are written once, at the end
-        ready = _decide_all(session, found, batch, now, today, policy)
-    session.flush()
-    return ready
-
-
-def _decide_all(
-    session: Session,
-    found: Sequence[ReminderMessage],
-    batch: _Batch,
-    now: dt.datetime,
-    today: dt.date,
-    policy: DeliveryPolicy,
-) -> list[Outgoing]:
+    changes: dict[int, dict[str, Any]] = {}
     ready = []
     for message in found:
-        message.updated_at = now
         try:
             out = _decide(session, message, batch, now, policy)
         except _Decision as decision:
-            _apply(message, decision, now, policy)
+            changes[message.id] = _decided(message, decision, now, policy)
             continue
         except templates.TemplateProblem as problem:
-            message.attempts += 1
-            message.last_error = f"Template {problem.part}: {problem.message}"[:500]
-            message.next_attempt_at = now + dt.timedelta(
-                seconds=retry_delay(message.attempts, policy)
+            changes[message.id] = _retry_later(
+                message, f"Template {problem.part}: {problem.message}", now, policy
             )
-            message.lease_until = message.leased_by = None
             continue
-        message.channel = out.channel
-        message.cap_day = today
+        changes[message.id] = {"channel": out.channel, "cap_day": today}
         ready.append(out)
+    # The ORM objects were only read; the decisions are written as grouped UPDATEs below.
+    for message in found:
+        session.expunge(message)
+    _write(session, changes, now)
     return ready
 
 
-def _apply(
+def _write(session: Session, changes: Mapping[int, Mapping[str, Any]], now: dt.datetime) -> None:
+    """One UPDATE per distinct set of values (a batch has few: sent now, quiet hours...)."""
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
+    for pk, values in changes.items():
+        groups[tuple(sorted(values.items()))].append(pk)
+    for items, pks in groups.items():
+        session.execute(
+            update(ReminderMessage)
+            .where(ReminderMessage.id.in_(pks))
+            .values({**dict(items), "updated_at": now})
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _retry_later(
+    message: ReminderMessage, error: str, now: dt.datetime, policy: DeliveryPolicy
+) -> dict[str, Any]:
+    attempts = message.attempts + 1
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "last_error": error[:500],
+        "lease_until": None,
+        "leased_by": None,
+    }
+    if now - message.due_at > policy.give_up_after:
+        values["status"] = MessageStatus.FAILED.value
+        return values
+    values["next_attempt_at"] = now + dt.timedelta(seconds=retry_delay(attempts, policy))
+    return values
+
+
+def _decided(
     message: ReminderMessage, decision: _Decision, now: dt.datetime, policy: DeliveryPolicy
-) -> None:
-    message.lease_until = message.leased_by = None
-    message.outcome = decision.outcome
-    if decision.status == MessageStatus.PENDING:
-        if decision.when is None:  # nothing can send it yet: retry with a backoff
-            message.attempts += 1
-            message.last_error = {
-                "no_transport_configured": "Neither COMPTOIR_SMTP_URL nor COMPTOIR_SMS_URL "
-                "can reach this customer."
-            }.get(decision.outcome, decision.outcome)
-            if now - message.due_at > policy.give_up_after:
-                message.status = MessageStatus.FAILED.value
-                return
-            message.next_attempt_at = now + dt.timedelta(
-                seconds=retry_delay(message.attempts, policy)
-            )
-        else:
-            message.next_attempt_at = decision.when.astimezone(dt.UTC)
-        return
-    message.status = decision.status.value
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"lease_until": None, "leased_by": None, "outcome": decision.outcome}
+    if decision.status != MessageStatus.PENDING:
+        values["status"] = decision.status.value
+    elif decision.when is not None:
+        values["next_attempt_at"] = decision.when.astimezone(dt.UTC)
+    else:  # nothing can send it yet: retry with a backoff
+        error = {
+            "no_transport_configured": "Neither COMPTOIR_SMTP_URL nor COMPTOIR_SMS_URL "
+            "can reach this customer."
+        }.get(decision.outcome, decision.outcome)
+        values.update(_retry_later(message, error, now, policy))
+    return values
 
 
 # --- recording ---------------------------------------------------------------------------------

@@ -96,7 +96,22 @@ def template_for(session: Session, kind: Kind, channel: Channel) -> TemplateSour
 
 
 def all_templates(session: Session) -> list[TemplateSource]:
-    return [template_for(session, kind, channel) for kind in Kind for channel in Channel]
+    """Every kind and channel, the owner's text or the built-in one (one query)."""
+    rows = {(r.kind, r.channel): r for r in session.scalars(select(ReminderTemplate))}
+    found = []
+    for kind in Kind:
+        for channel in Channel:
+            row = rows.get((kind.value, channel.value))
+            if row is None:
+                subject, body = templates.DEFAULTS[(kind, channel)]
+                found.append(TemplateSource(kind, channel, subject, body, customised=False))
+            else:
+                found.append(
+                    TemplateSource(
+                        kind, channel, row.subject, row.body, True, row.updated_at, row.updated_by
+                    )
+                )
+    return found
 
 
 def _invalid(problem: templates.TemplateProblem) -> Invalid:
