@@ -114,6 +114,7 @@ def test_an_order_takes_units_from_the_warehouse_then_the_backroom_then_the_floo
                 ],
             },
         ],
+        "customer_id": None,
     }
     assert "Idempotent-Replayed" not in response.headers
     assert levels(app, "LL-1") == {"floor": (1, 0), "backroom": (2, 0), "warehouse": (3, 0)}
