@@ -364,19 +364,30 @@ def _customer_id(value: str) -> uuid.UUID | None:
         return None
 
 
-@bp.get("/customers/<customer_id>")
-@login_required
-def customer_page(customer_id: str) -> Any:
+def _kept(customer_id: str) -> tuple[uuid.UUID, dict[str, Any]] | None:
+    """Everything kept about the customer the URL names; None for no such customer."""
     found = _customer_id(customer_id)
+    if found is None:
+        return None
     session = db.get_session()
     try:
         with db.read(session):
-            if found is None:
-                raise DomainError("unknown")
-            kept = customers.export(session, found)
+            return found, customers.export(session, found)
     except DomainError:
-        return error(404, _("No such customer"), _("This customer does not exist (any more)."))
-    return page("customer.html", kept=kept, customer_id=found, timestamp=_parse_time)
+        return None
+
+
+def _no_such_customer() -> Any:
+    return error(404, _("No such customer"), _("This customer does not exist (any more)."))
+
+
+@bp.get("/customers/<customer_id>")
+@login_required
+def customer_page(customer_id: str) -> Any:
+    kept = _kept(customer_id)
+    if kept is None:
+        return _no_such_customer()
+    return page("customer.html", kept=kept[1], customer_id=kept[0], timestamp=_parse_time)
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
@@ -386,19 +397,13 @@ def _parse_time(value: str | None) -> dt.datetime | None:
 @bp.get("/customers/<customer_id>/export.json")
 @login_required
 def customer_export(customer_id: str) -> Any:
-    found = _customer_id(customer_id)
-    session = db.get_session()
-    try:
-        with db.read(session):
-            if found is None:
-                raise DomainError("unknown")
-            kept = customers.export(session, found)
-    except DomainError:
-        return error(404, _("No such customer"), _("This customer does not exist (any more)."))
+    kept = _kept(customer_id)
+    if kept is None:
+        return _no_such_customer()
     return Response(
-        json.dumps(kept, ensure_ascii=False, indent=2),
+        json.dumps(kept[1], ensure_ascii=False, indent=2),
         mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="client-{found}.json"'},
+        headers={"Content-Disposition": f'attachment; filename="client-{kept[0]}.json"'},
     )
 
 
@@ -407,7 +412,7 @@ def customer_export(customer_id: str) -> Any:
 def customer_erase(customer_id: str) -> Any:
     found = _customer_id(customer_id)
     if found is None:
-        return error(404, _("No such customer"), _("This customer does not exist (any more)."))
+        return _no_such_customer()
     if request.form.get("confirm") != "yes":
         return error(
             422,
@@ -419,5 +424,5 @@ def customer_erase(customer_id: str) -> Any:
         with db.write(session):
             customers.erase(session, found, now=context.now())
     except DomainError:
-        return error(404, _("No such customer"), _("This customer does not exist (any more)."))
+        return _no_such_customer()
     return redirect(url_for("dashboard.customers_page", erased="1"), 303)
