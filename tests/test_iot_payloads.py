@@ -341,7 +341,7 @@ def test_parse_gives_the_schemas_verdict(kind: str, document: dict[str, object])
 
     if errors:
         # NaN and Infinity are not JSON: refused while decoding, before the schema.
-        with pytest.raises(payloads.PayloadError, match="invalid payload|bad JSON: NaN"):
+        with pytest.raises(payloads.PayloadError, match=r"invalid payload|bad JSON: NaN"):
             payloads.parse(topic, json.dumps(document).encode())
     else:
         assert payloads.parse(topic, json.dumps(document).encode()).payload == document
