@@ -378,10 +378,12 @@ class Retry:
         budget_seconds: float,
         parent_pid: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.budget_seconds = budget_seconds
         self.parent_pid = parent_pid
         self.sleep = sleep
+        self.clock = clock
         self.first_failure: float | None = None
         self.tries = 0
 
@@ -389,14 +391,14 @@ class Retry:
         if self.first_failure is not None:
             log.info(
                 "the database is back after %.1f s and %d tries",
-                time.monotonic() - self.first_failure,
+                self.clock() - self.first_failure,
                 self.tries,
             )
         self.first_failure = None
         self.tries = 0
 
     def failed(self, error: BaseException, what: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if self.first_failure is None:
             self.first_failure = now
         self.tries += 1
@@ -423,11 +425,11 @@ class Retry:
 
     def _wait(self, seconds: float) -> None:
         """Sleep, a slice at a time: a child whose bridge is gone stops here."""
-        deadline = time.monotonic() + seconds
+        deadline = self.clock() + seconds
         while True:
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
                 raise SystemExit(0)
-            left = deadline - time.monotonic()
+            left = deadline - self.clock()
             if left <= 0:
                 return
             self.sleep(min(left, 0.2))
