@@ -34,7 +34,6 @@ from tests.mqtt_servers import (
     event_payload,
     mosquitto_server,
     send_end_marker,
-    start_bridge,
     start_bridge_online,
     stored_keys,
     terminate,
@@ -93,39 +92,55 @@ def connects(log: Path) -> int:
     return log.read_text().count("connected (session present")
 
 
-def test_a_device_login_cannot_kick_the_bridge_off_nor_take_its_session(
+def test_a_device_login_cannot_kick_the_running_bridge_off(
     app: Flask, migrated: str, broker: Broker, tmp_path: Path
 ) -> None:
     log = tmp_path / "bridge.log"
     bridge = start_bridge_online(migrated, broker, log)
     publisher = Publisher(broker)
+    intruder: Intruder | None = None
     try:
-        # While the bridge runs: a device connects with the bridge's client id.
+        # Before the fix the two took turns, one second each: the end marker never came.
         intruder = Intruder(broker, DOOR_USER, BRIDGE_ID, clean_start=False)
-        assert not intruder.session_present  # its own, new session: not the bridge's
         publisher.publish(WEIGHT, event_payload("shelf-1", 1))
         send_end_marker(publisher, migrated)
         assert connects(log) == 1 and "disconnected" not in log.read_text()
-        intruder.leave_and_end_the_session()
-
-        # While the bridge is down: five events wait in its persistent session; a device takes
-        # the bridge's client id, then leaves ending "the" session.
-        terminate(bridge)
-        for seq in range(2, 7):
-            publisher.publish(WEIGHT, event_payload("shelf-1", seq))
-        publisher.wait_acked(7)
-        intruder = Intruder(broker, DOOR_USER, BRIDGE_ID, clean_start=False)
-        assert not intruder.session_present
-        intruder.leave_and_end_the_session()
-        assert intruder.messages == []  # it read nothing of the bridge's queue
-
-        bridge = start_bridge(migrated, broker, log)
-        send_end_marker(publisher, migrated)
-        stored = {event for device, event in stored_keys(migrated) if device == "shelf-1"}
-        assert stored == {f"shelf-1-{seq}" for seq in range(1, 7)}  # 5 of 5 queued events
+        assert not intruder.session_present  # a session of its own, not the bridge's
+        assert ("shelf-1", "shelf-1-1") in stored_keys(migrated)
     finally:
+        if intruder is not None:
+            intruder.leave_and_end_the_session()
         publisher.close()
         terminate(bridge)
+
+
+def test_a_device_login_cannot_take_the_stopped_bridges_session_and_its_queued_events(
+    app: Flask, migrated: str, broker: Broker, tmp_path: Path
+) -> None:
+    log = tmp_path / "bridge.log"
+    terminate(start_bridge_online(migrated, broker, log))  # its persistent session exists
+    publisher = Publisher(broker)
+    bridge = None
+    try:
+        # Five events wait in the bridge's session; a device connects with the bridge's client
+        # id, then leaves ending "the" session.
+        for seq in range(1, 6):
+            publisher.publish(WEIGHT, event_payload("shelf-1", seq))
+        publisher.wait_acked(5)
+        intruder = Intruder(broker, DOOR_USER, BRIDGE_ID, clean_start=False)
+        took_session = intruder.session_present
+        intruder.leave_and_end_the_session()
+
+        bridge = start_bridge_online(migrated, broker, log)
+        send_end_marker(publisher, migrated)
+        stored = {event for device, event in stored_keys(migrated) if device == "shelf-1"}
+        assert len(stored) == 5, f"{len(stored)} of 5 queued events stored"
+        assert not took_session
+        assert intruder.messages == []  # it read nothing of the bridge's queue
+    finally:
+        publisher.close()
+        if bridge is not None:
+            terminate(bridge)
 
 
 def test_each_device_writes_only_its_own_topics_and_reads_only_its_own(
