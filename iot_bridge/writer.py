@@ -68,10 +68,9 @@ PIPELINE = 2
 # The child's exit code when it gave up waiting for the database (EX_TEMPFAIL); the bridge
 # exits with it too, so a supervisor can tell "try again later" from a crash.
 DATABASE_UNAVAILABLE = 75
-# At a stop: how long a batch being committed may take to finish, then how long the child has
-# after the pipe closed and after SIGTERM, before SIGKILL.
-STOP_DRAIN_SECONDS = 2.0
-STOP_GRACE_SECONDS = 1.5
+# At a stop, how long the child has after its pipe closed, then after SIGTERM, before SIGKILL
+# (a supervisor such as honcho or systemd waits about 5 s before it SIGKILLs the bridge).
+STOP_GRACE_SECONDS = 1.0
 
 
 class Pending(NamedTuple):
@@ -189,7 +188,6 @@ class Writer(threading.Thread):
                 )
                 self._receiver.start()
                 self._send_loop()
-                self._drain()
         finally:
             self.ready.set()
             self._stop_child()
@@ -231,14 +229,12 @@ class Writer(threading.Thread):
             if not self._send(batch):
                 return
 
-    def _drain(self) -> None:
-        """Let a batch being committed finish (and be acked), a little while at most."""
-        deadline = time.monotonic() + STOP_DRAIN_SECONDS
-        while self._in_flight and not self.failed.is_set() and time.monotonic() < deadline:
-            time.sleep(0.02)
-
     def _stop_child(self) -> None:
-        """Pipe closed (the child ends after its job), then SIGTERM, then SIGKILL."""
+        """Pipe closed (the child ends after its job), then SIGTERM, then SIGKILL.
+
+        Nothing waits for batches in flight: the bridge has disconnected by now, so their
+        acks could not be sent anyway; the broker sends them again and what was committed is
+        a duplicate."""
         assert self._jobs is not None and self._results is not None and self._child is not None
         self._jobs.close()
         child = self._child
