@@ -212,7 +212,9 @@ def test_each_device_writes_only_its_own_topics_and_reads_only_its_own(
         terminate(bridge)
 
 
-def test_a_device_reads_its_own_label_and_the_staff_notices_only(broker: Broker) -> None:
+def test_a_tablet_reads_only_staff_notices_and_the_label_publisher_writes_only_labels(
+    broker: Broker,
+) -> None:
     labels = Publisher(broker, user=LABELS_USER)
     tablet = Subscriber(broker, "comptoir/v1/#", user=TABLET_USERS[0])
     tablet.wait_subscribed()
