@@ -178,10 +178,16 @@ class Writer(threading.Thread):
             name="comptoir-writer",
             daemon=True,
         )
-        self._child.start()
-        child_jobs.close()
-        child_results.close()
         try:
+            try:
+                self._child.start()
+            except Exception:
+                log.exception("could not start the writer process")
+                self._fail()
+                return
+            finally:
+                child_jobs.close()
+                child_results.close()
             if self._wait_ready():
                 self._receiver = threading.Thread(
                     target=self._receive, name="comptoir-writer-results", daemon=True
@@ -238,6 +244,9 @@ class Writer(threading.Thread):
         assert self._jobs is not None and self._results is not None and self._child is not None
         self._jobs.close()
         child = self._child
+        if child.pid is None:  # never started
+            self._results.close()
+            return
         child.join(STOP_GRACE_SECONDS)
         if child.is_alive():
             log.warning("the writer process is still busy; sending it SIGTERM")
@@ -304,7 +313,7 @@ class Writer(threading.Thread):
         self.failed.set()
         self.stopping.set()
         code = None
-        if self._child is not None:
+        if self._child is not None and self._child.pid is not None:
             self._child.join(1)
             code = self._child.exitcode
         if code == 0:
