@@ -314,7 +314,8 @@ class Writer(threading.Thread):
         self.stopping.set()
         code = None
         if self._child is not None and self._child.pid is not None:
-            self._child.join(1)
+            # Its pipe closed because it is exiting; on a busy machine that takes a moment.
+            self._child.join(5)
             code = self._child.exitcode
         if code == 0:
             log.info("the writer process was stopped; stopping")
