@@ -21,6 +21,7 @@ from store_api.errors import DomainError
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.recommendations.cli import recommender_cli, seed_sales
+from store_api.search.cli import load_demo_synonyms_once, search_cli
 from store_api.shelves.cli import alerts_cli, seed_planogram
 from store_api.stock import service as stock
 from store_api.webhooks.cli import webhooks_cli
@@ -193,6 +194,9 @@ def seed(catalog_file: Path, with_keys: bool) -> None:
         click.echo(f"Demo shop: {report.created} products, {report.units_added} units in stock.")
     else:
         click.echo("Catalog already has products; demo catalog not loaded again.")
+    synonyms = load_demo_synonyms_once()
+    if synonyms:
+        click.echo(f"Demo search synonyms: {synonyms}.")
     if with_keys:
         _rotate_demo_keys()
 
@@ -286,3 +290,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(alerts_cli)
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_browsing)
+    app.cli.add_command(search_cli)

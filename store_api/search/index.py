@@ -15,10 +15,12 @@ Documents are ordered by rules applied one after the other, as Meilisearch does:
 
 1. words: a document must match every word of the query (stop words aside);
 2. typos: fewer typos first (1 allowed from 5 letters, 2 from 9; none in numbers);
-3. attribute: the sum of the ranks of the fields that matched (what it *is* first);
+3. attribute: the sum of the ranks of the fields that matched (what it *is* first), the
+   first word counting twice (French names the thing first: "filtre frigo", "sacs aspirateur");
 4. the optional in-stock boost;
 5. exactness: whole words before prefixes of words (the last word is a prefix as you type);
-6. category, name and SKU, so that equal documents always come in the same order.
+6. accessories (products that fit others) after the rest, then category, name and SKU, so
+   that equal documents always come in the same order.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ IS, NAME, MENTION = 0, 1, 2
 
 # Attribute keys that say what a product fits, not what it is.
 MENTION_KEYS = frozenset({"compatible_avec", "marques", "modeles", "filtre"})
+# A product with one of these is an accessory: it comes after what it fits when all else ties.
+FITS_KEYS = frozenset({"compatible_avec", "modeles"})
 # A numeric attribute whose key ends in a unit is indexed with it: capacite_kg=9 -> "9 kg".
 UNIT_KEYS = {"couverts": "couverts", "fentes": "fentes", "personnes": "personnes"}
 UNITS = frozenset({"kg", "l", "cm", "mm", "m", "w", "bar", "db", "hz", "min", "pouces", "g"})
@@ -80,7 +84,7 @@ class Doc:
     active: bool
     price: str
     image_url: str | None
-    order: tuple[str, str, str]
+    order: tuple[bool, str, str, str]
     terms: dict[str, int]
 
     @property
@@ -282,7 +286,12 @@ class SearchIndex:
             active=product.active,
             price=product.price,
             image_url=product.image_url,
-            order=(text.fold(product.category), text.fold(product.name), product.sku),
+            order=(
+                any(k in FITS_KEYS for k in product.attributes),
+                text.fold(product.category),
+                text.fold(product.name),
+                product.sku,
+            ),
             terms=found,
         )
         self.docs[product.id] = doc
@@ -504,6 +513,10 @@ class SearchIndex:
         corrections: dict[tuple[int, int], str] = {}
         for g, group in enumerate(groups):
             docs, fixed = self._group_matches(group)
+            if g == 0 and len(groups) > 1:
+                # French puts the head noun first ("sacs aspirateur", "filtre frigo"): where
+                # the first word matched counts twice in the attribute rule.
+                docs = {d: q + (q % _TYPO) // _RANK * _RANK for d, q in docs.items()}
             matched.append({d: q for d, q in docs.items() if keep(self.docs[d])})
             for n, term in fixed.items():
                 corrections[(g, n)] = term
@@ -524,13 +537,13 @@ class SearchIndex:
     ) -> Callable[[int], Any]:
         docs = self.docs
         if order == "name":
-            return lambda d: docs[d].order[1:]
+            return lambda d: docs[d].order[2:]
         if order == "price":
             return lambda d: (docs[d].price_cents, docs[d].order)
         if order == "-price":
             return lambda d: (-docs[d].price_cents, docs[d].order)
 
-        def relevance(doc_id: int) -> tuple[int, int, int, int, tuple[str, str, str]]:
+        def relevance(doc_id: int) -> tuple[int, int, int, int, tuple[bool, str, str, str]]:
             words, quality = scores[doc_id]
             return (
                 -words,

@@ -31,6 +31,8 @@ from store_api.search.models import SearchDay, SearchState, Synonym
 from store_api.stock.models import StockLevel
 
 SORTS = ("relevance", "name", "price", "-price")
+# More changed products than this (or than a quarter of the catalogue): build anew, faster.
+REBUILD_FROM = 500
 
 # --- the generation, raised by every change search reads ------------------------------------
 
@@ -147,14 +149,21 @@ def current_index(session: Session) -> Iterator[SearchIndex]:
     generation = session.scalar(select(SearchState.generation).where(SearchState.id == 1)) or 0
     with cache.lock:
         index = cache.index
-        if index is None or generation < index.generation:
-            index = SearchIndex()  # first search here, or the tables were emptied: all again
+        changed: list[ProductText] = []
+        if index is not None and generation > index.generation:
+            changed = list(_texts(session, index.generation))
+        if (
+            index is None
+            or generation < index.generation  # the tables were emptied and filled again
+            or len(changed) > max(REBUILD_FROM, len(index.docs) // 4)  # a reindex, an import
+        ):
+            index = SearchIndex()
             index.load(_texts(session, None))
             _load_synonyms(session, index)
             index.generation = generation
             cache.index = index
         elif generation > index.generation:
-            for product in _texts(session, index.generation):
+            for product in changed:
                 index.put(product)
             _load_synonyms(session, index)
             index.generation = generation
@@ -165,9 +174,8 @@ def reindex(session: Session) -> int:
     """Stamp every product with a new generation: each process reloads the whole catalogue.
     For products written around the catalog verbs (SQL by hand, a restore)."""
     generation = next_generation(session)
-    session.execute(update(Product).values(search_generation=generation))
-    count = session.scalar(select(Product.id).order_by(Product.id.desc()).limit(1))
-    return int(count or 0)
+    result = session.execute(update(Product).values(search_generation=generation))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # --- searching --------------------------------------------------------------------------------
