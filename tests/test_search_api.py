@@ -20,7 +20,6 @@ from sqlalchemy import select
 from store_api import create_app, db
 from store_api.catalog import service as catalog
 from store_api.keys.models import Role
-from store_api.search import service
 from store_api.search.models import SearchDay
 from tests.conftest import Keys
 from tests.fixtures.shop import add_product
