@@ -416,10 +416,10 @@ def settings() -> dict[str, Any]:
 def counted(app: Flask) -> list[tuple[str, str, int, int, int, str | None]]:
     session = db.new_session(app)
     with db.read(session):
-        rows = session.scalars(select(SearchDay).order_by(SearchDay.term, SearchDay.source)).all()
+        rows = session.scalars(select(SearchDay).order_by(SearchDay.term, SearchDay.role)).all()
     session.close()
     return [
-        (r.term, r.source, r.searches, r.no_result_searches, r.corrected_searches, r.correction)
+        (r.term, r.role, r.searches, r.no_result_searches, r.corrected_searches, r.correction)
         for r in rows
     ]
 
@@ -443,6 +443,36 @@ def test_searches_are_counted_without_anything_personal(
         ("refrigerateur", "seller", 1, 0, 0, None),
         ("whirpool", "seller", 1, 0, 1, "whirlpool"),
     ]
+
+
+def test_api_searches_feed_the_site_search_report(
+    app: Flask, kitchen: None, client: FlaskClient, keys: Keys, clock: Any
+) -> None:
+    for q in ("frigo", "frigo", "whirpool", "réfrigérateur"):
+        skus(client, keys, q)
+    day = clock().date().isoformat()
+
+    report = client.get(
+        "/api/v1/analytics/reports/site-search",
+        query_string={"from": day, "to": day},
+        headers=keys.headers(Role.OWNER),
+    )
+    filtered = client.get(
+        "/api/v1/analytics/reports/site-search",
+        query_string={"from": day, "to": day, "device": "mobile"},
+        headers=keys.headers(Role.OWNER),
+    )
+
+    assert report.status_code == 200, report.json
+    rows = {r["term"]: r for r in report.json["rows"]}
+    assert list(rows) == ["frigo", "refrigerateur", "whirpool"]
+    assert rows["frigo"]["api_searches"] == 2 and rows["frigo"]["api_no_result_searches"] == 2
+    assert rows["frigo"]["searches"] == 0  # no webshop visitor searched it
+    assert (rows["whirpool"]["corrected_searches"], rows["whirpool"]["correction"]) == (
+        1,
+        "whirlpool",
+    )
+    assert filtered.json["rows"] == []  # API searches have no device
 
 
 # --- whatever is typed ---------------------------------------------------------------------------

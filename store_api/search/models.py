@@ -46,7 +46,7 @@ class SearchDay(Base):
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     term: Mapped[str] = mapped_column(String(200), primary_key=True)
-    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
     searches: Mapped[int]
     no_result_searches: Mapped[int]
     corrected_searches: Mapped[int]

@@ -377,12 +377,12 @@ def replace_synonyms(session: Session, entries: Sequence[tuple[str, Sequence[str
 
 
 def record_search(
-    session: Session, *, term: str, source: str, found: int, correction: str | None, day: dt.date
+    session: Session, *, term: str, role: str, found: int, correction: str | None, day: dt.date
 ) -> None:
     """Count one search in this process; :func:`flush_searches` writes the counts."""
     cache = _cache(session)
     with cache.lock:
-        counts = cache.stats.setdefault((day, term, source), [0, 0, 0, None])
+        counts = cache.stats.setdefault((day, term, role), [0, 0, 0, None])
         counts[0] += 1
         counts[1] += 0 if found else 1
         if correction is not None:
@@ -405,13 +405,13 @@ def flush_searches(session: Session) -> int:
         return 0
     table = cast(Table, SearchDay.__table__)
     upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for (day, term, source), (searches, empty, corrected, correction) in sorted(
+    for (day, term, role), (searches, empty, corrected, correction) in sorted(
         pending.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
     ):
         stmt = upsert(table).values(
             day=day,
             term=term,
-            source=source,
+            role=role,
             searches=searches,
             no_result_searches=empty,
             corrected_searches=corrected,
@@ -420,7 +420,7 @@ def flush_searches(session: Session) -> int:
         excluded = stmt.excluded
         session.execute(
             stmt.on_conflict_do_update(
-                index_elements=["day", "term", "source"],
+                index_elements=["day", "term", "role"],
                 set_={
                     "searches": table.c.searches + excluded.searches,
                     "no_result_searches": table.c.no_result_searches + excluded.no_result_searches,

@@ -26,11 +26,11 @@ def count(session: Session, query: str, found: int, correction: str | None) -> N
     if not term:
         return
     caller = getattr(g, "caller", None)
-    source = caller.role.value if caller is not None else "api"
+    role = caller.role.value if caller is not None else "api"
     now = context.now()
     day = now.astimezone(context.policy().timezone).date()
     fixed = normalise_term(clean_search_term(correction)) if correction else None
-    service.record_search(session, term=term, source=source, found=found, correction=fixed, day=day)
+    service.record_search(session, term=term, role=role, found=found, correction=fixed, day=day)
     if service.searches_waiting(session, current_app.config["SEARCH_STATS_FLUSH_SECONDS"]):
         flush(session)
 

@@ -40,12 +40,12 @@ def upgrade() -> None:
         "search_days",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("term", sa.String(length=200), nullable=False),
-        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("searches", sa.Integer(), nullable=False),
         sa.Column("no_result_searches", sa.Integer(), nullable=False),
         sa.Column("corrected_searches", sa.Integer(), nullable=False),
         sa.Column("correction", sa.String(length=200), nullable=True),
-        sa.PrimaryKeyConstraint("day", "term", "source", name=op.f("pk_search_days")),
+        sa.PrimaryKeyConstraint("day", "term", "role", name=op.f("pk_search_days")),
     )
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.add_column(
