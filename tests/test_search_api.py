@@ -537,3 +537,19 @@ def test_any_text_gives_an_answer_never_a_crash(
     for url in (PRODUCTS, SUGGEST):
         response = client.get(url, query_string={"q": q}, headers=keys.headers(Role.SELLER))
         assert response.status_code in (200, 400, 422), (q, response.status_code)
+
+
+def test_a_search_result_is_the_product_as_read_alone(
+    kitchen: None, client: FlaskClient, keys: Keys
+) -> None:
+    seller = keys.headers(Role.SELLER)
+    client.patch(
+        f"{PRODUCTS}/AC-1",
+        json={"description": "Filtre d'origine.", "low_stock_threshold": 4},
+        headers=keys.headers(Role.OWNER),
+    )
+
+    for sku, q in (("AC-1", "filtre"), ("LV-1", "2069000000029"), ("RF-1", "américain")):
+        found = client.get(PRODUCTS, query_string={"q": q}, headers=seller).json["items"]
+        alone = client.get(f"{PRODUCTS}/{sku}", headers=seller).json
+        assert next(item for item in found if item["sku"] == sku) == alone

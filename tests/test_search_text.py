@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from store_api.search.documents import ProductText
 from store_api.search.index import (
-    ProductText,
     SearchIndex,
     compile_synonym,
     deletes,
@@ -13,6 +13,10 @@ from store_api.search.index import (
     typos_allowed,
 )
 from store_api.search.text import fold, stem, terms, words
+
+
+def load(index: SearchIndex, products: list[ProductText]) -> None:
+    index.load((p, None) for p in products)
 
 
 def product(doc_id: int, name: str, **fields: object) -> ProductText:
@@ -108,9 +112,9 @@ def test_typos_allowed_grow_with_the_word_and_never_touch_numbers(word: str, all
 
 def test_a_word_found_as_written_is_never_corrected() -> None:
     index = SearchIndex()
-    index.load([product(1, "Four encastrable"), product(2, "Fourneau")])
+    load(index, [product(1, "Four encastrable"), product(2, "Fourneau")])
 
-    found = index.search("four ", keep=lambda d: True, limit=10)
+    found = index.search("four ", limit=10)
 
     assert [index.docs[i].name for i in found.ids] == ["Four encastrable"]
     assert found.correction is None
@@ -118,10 +122,10 @@ def test_a_word_found_as_written_is_never_corrected() -> None:
 
 def test_typo_limits_follow_word_length() -> None:
     index = SearchIndex()
-    index.load([product(1, "Cafetiere"), product(2, "Vaisselle"), product(3, "Four")])
+    load(index, [product(1, "Cafetiere"), product(2, "Vaisselle"), product(3, "Four")])
 
     def first(query: str) -> list[str]:
-        return [index.docs[i].name for i in index.search(query, keep=lambda d: True, limit=5).ids]
+        return [index.docs[i].name for i in index.search(query, limit=5).ids]
 
     assert first("vaiselle ") == ["Vaisselle"]  # 8 letters: one typo
     assert first("vasiselle ") == ["Vaisselle"]  # a swap counts as one
@@ -132,45 +136,46 @@ def test_typo_limits_follow_word_length() -> None:
 
 def test_the_last_word_is_a_prefix_only_while_typing() -> None:
     index = SearchIndex()
-    index.load([product(1, "Réfrigérateur combiné")])
+    load(index, [product(1, "Réfrigérateur combiné")])
 
-    assert index.search("réfrig", keep=lambda d: True, limit=5).ids == [1]
-    assert index.search("réfrig ", keep=lambda d: True, limit=5).ids == []
+    assert index.search("réfrig", limit=5).ids == [1]
+    assert index.search("réfrig ", limit=5).ids == []
 
 
 def test_synonyms_are_one_way_and_keep_the_words_themselves() -> None:
     index = SearchIndex()
-    index.load([product(1, "Réfrigérateur"), product(2, "Frigo box isotherme")])
+    load(index, [product(1, "Réfrigérateur"), product(2, "Frigo box isotherme")])
     synonym = compile_synonym("frigo", ["réfrigérateur"])
     assert synonym is not None
     index.set_synonyms([synonym])
 
-    assert set(index.search("frigo ", keep=lambda d: True, limit=5).ids) == {1, 2}
-    assert index.search("réfrigérateur ", keep=lambda d: True, limit=5).ids == [1]
+    assert set(index.search("frigo ", limit=5).ids) == {1, 2}
+    assert index.search("réfrigérateur ", limit=5).ids == [1]
 
 
 def test_what_a_product_is_outweighs_what_it_mentions() -> None:
     index = SearchIndex()
-    index.load(
+    load(
+        index,
         [
             product(1, "Filtre à eau pour réfrigérateur américain", category="Accessoires"),
             product(2, "Réfrigérateur américain", category="Réfrigérateurs"),
             product(3, "Lave-linge", description="Se glisse sous un réfrigérateur."),
-        ]
+        ],
     )
 
-    assert index.search("réfrigérateur ", keep=lambda d: True, limit=5).ids == [2, 1, 3]
-    assert index.search("filtre réfrigérateur ", keep=lambda d: True, limit=5).ids == [1]
+    assert index.search("réfrigérateur ", limit=5).ids == [2, 1, 3]
+    assert index.search("filtre réfrigérateur ", limit=5).ids == [1]
 
 
 def test_removed_and_replaced_documents_leave_no_trace() -> None:
     index = SearchIndex()
-    index.load([product(1, "Bouilloire"), product(2, "Grille-pain")])
+    load(index, [product(1, "Bouilloire"), product(2, "Grille-pain")])
 
     index.put(product(1, "Théière"))
     index.remove(2)
 
-    assert index.search("bouilloire ", keep=lambda d: True, limit=5).ids == []
-    assert index.search("theiere ", keep=lambda d: True, limit=5).ids == [1]
-    assert index.search("grille pain", keep=lambda d: True, limit=5).ids == []
+    assert index.search("bouilloire ", limit=5).ids == []
+    assert index.search("theiere ", limit=5).ids == [1]
+    assert index.search("grille pain", limit=5).ids == []
     assert "bouilloire" not in index.postings

@@ -1,48 +1,37 @@
 """The in-memory index and its ranking (pure: no database, no Flask).
 
-Each product becomes a document: its terms (see :mod:`store_api.search.text`), each with the
-*rank* of the best field it comes from:
+Documents are products (:mod:`store_api.search.documents` gives their terms and the rank of
+the field each comes from: what the product *is*, its name, what it *mentions*). A query is
+cut into *groups* (a word; two words also written as one, "wgg 244"; a phrase with synonyms,
+"machine à laver"); a document must match every group, each through its best alternative.
+Documents are then ordered by rules applied one after the other, as Meilisearch does:
 
-* ``IS`` (0): what the product is: the first word of its name, its category, brand, model
-  codes, SKU, GTIN, and its own specifications (type, technology, "9 kg", "55 pouces");
-* ``NAME`` (1): the rest of the name and the colour;
-* ``MENTION`` (2): what it mentions: the description and what it fits (compatible
-  categories, brands and models).
-
-A query is cut into *groups* (a word; two words also written as one, "wgg 244"; a phrase with
-synonyms, "machine à laver"); each group matches a document through its best alternative.
-Documents are ordered by rules applied one after the other, as Meilisearch does:
-
-1. words: a document must match every word of the query (stop words aside);
-2. typos: fewer typos first (1 allowed from 5 letters, 2 from 9; none in numbers);
-3. attribute: the sum of the ranks of the fields that matched (what it *is* first), the
+1. typos: fewer typos first (1 allowed from 5 letters, 2 from 9; none in numbers; tried only
+   for a word the catalogue does not know as typed);
+2. attribute: the sum of the ranks of the fields that matched (what it *is* first), the
    first word counting twice (French names the thing first: "filtre frigo", "sacs aspirateur");
-4. the optional in-stock boost;
-5. exactness: whole words before prefixes of words (the last word is a prefix as you type);
-6. accessories (products that fit others) after the rest, then category, name and SKU, so
+3. the optional in-stock boost;
+4. exactness: whole words before prefixes of words (the last word is a prefix as you type);
+5. accessories (products that fit others) after the rest, then category, name and SKU, so
    that equal documents always come in the same order.
+
+Scores are computed over the whole catalogue with numpy arrays (one slot per product), so a
+broad query ("tv", "sa" as you type) costs about as much as a narrow one.
 """
 
 from __future__ import annotations
 
 import bisect
-import heapq
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from store_api.search import text
+from store_api.search.documents import FITS_KEYS, ProductText, document_terms
 from store_api.search.text import Word
-
-IS, NAME, MENTION = 0, 1, 2
-
-# Attribute keys that say what a product fits, not what it is.
-MENTION_KEYS = frozenset({"compatible_avec", "marques", "modeles", "filtre"})
-# A product with one of these is an accessory: it comes after what it fits when all else ties.
-FITS_KEYS = frozenset({"compatible_avec", "modeles"})
-# A numeric attribute whose key ends in a unit is indexed with it: capacite_kg=9 -> "9 kg".
-UNIT_KEYS = {"couverts": "couverts", "fentes": "fentes", "personnes": "personnes"}
-UNITS = frozenset({"kg", "l", "cm", "mm", "m", "w", "bar", "db", "hz", "min", "pouces", "g"})
 
 WORDS, GLUED, SYNONYM = "words", "glued", "synonym"
 MAX_QUERY_WORDS = 10
@@ -53,24 +42,9 @@ TWO_TYPOS_FROM = 9
 # One match quality as an int, so that a document's sum stays a single number to compare:
 # typos weigh more than any sum of ranks, which weigh more than any sum of prefixes.
 _TYPO, _RANK, _PREFIX = 10_000, 100, 1
+_NONE = np.int64(1) << 40  # "does not match"
 
-
-@dataclass(frozen=True, slots=True)
-class ProductText:
-    """What the index reads of a product."""
-
-    id: int
-    sku: str
-    gtin: str | None
-    name: str
-    brand: str
-    category: str
-    colour: str
-    description: str
-    attributes: Mapping[str, Any]
-    active: bool
-    price: str
-    image_url: str | None
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(slots=True)
@@ -86,98 +60,22 @@ class Doc:
     image_url: str | None
     order: tuple[bool, str, str, str]
     terms: dict[str, int]
+    # The product as the API shows it (without stock), made from the same database row.
+    payload: dict[str, Any] | None = None
 
     @property
     def price_cents(self) -> int:
         return int(self.price.replace(".", ""))
 
 
-def _attribute_text(key: str, value: Any) -> tuple[int, str]:
-    """(rank, text) of one attribute."""
-    rank = MENTION if key in MENTION_KEYS else IS
-    if isinstance(value, bool):
-        return rank, key.replace("_", " ") if value else ""
-    if isinstance(value, int | float):
-        unit = UNIT_KEYS.get(key) or key.rsplit("_", 1)[-1]
-        number = f"{value:g}".replace(".", ",")
-        return rank, f"{number} {unit}" if unit in UNITS or key in UNIT_KEYS else ""
-    if isinstance(value, str):
-        return rank, value
-    if isinstance(value, list):
-        return rank, " ; ".join(str(v) for v in value if isinstance(v, str | int | float))
-    return rank, ""
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which documents may be found: retired ones or not, a category, brand or colour."""
 
-
-def document_terms(product: ProductText) -> tuple[dict[str, int], dict[str, str]]:
-    """term -> best rank, and term -> a surface form (lower case, accents kept) for display."""
-    best: dict[str, int] = {}
-    surfaces: dict[str, str] = {}
-
-    def add(source: str, rank: int, head_rank: int | None = None) -> None:
-        items = text.words(source)
-        written: dict[str, str] | None = None
-        head_end = _head_end(items) if head_rank is not None else -1
-        for i, word in enumerate(items):
-            if word.stop:
-                continue
-            term = word.term
-            word_rank = head_rank if i <= head_end and head_rank is not None else rank
-            if head_rank is not None and text.has_digit(term) and not text.is_number(term):
-                word_rank = IS  # a model code in the name ("FAB28", "OLED808") names it
-            _keep(best, term, word_rank)
-            if term not in surfaces and term.isalpha():
-                if written is None:
-                    written = _written_forms(source)
-                surfaces[term] = written.get(word.raw, word.raw)
-        for first, _last, term in text.compounds(items):
-            word_rank = head_rank if first <= head_end and head_rank is not None else rank
-            _keep(best, term, word_rank)
-
-    add(product.name, NAME, head_rank=IS)
-    add(product.brand, IS)
-    add(product.category, IS)
-    add(product.colour, NAME)
-    add(product.description, MENTION)
-    for key, value in product.attributes.items():
-        rank, words = _attribute_text(str(key), value)
-        if words:
-            add(words, rank)
-    sku = text.fold(product.sku)
-    parts = text.words(sku)
-    _keep(best, "".join(p.raw for p in parts), IS)
-    for part in parts:
-        _keep(best, part.raw, IS)
-    if product.gtin:
-        _keep(best, product.gtin, IS)
-    return best, surfaces
-
-
-def _head_end(items: Sequence[Word]) -> int:
-    """Index of the last word of the name's head: its first word with the words joined to it."""
-    first = next((i for i, w in enumerate(items) if not w.stop), None)
-    if first is None:
-        return -1
-    end = first
-    while end + 1 < len(items) and items[end + 1].joined:
-        end += 1
-    return end
-
-
-def _keep(best: dict[str, int], term: str, rank: int) -> None:
-    if len(term) > 64:
-        return
-    old = best.get(term)
-    if old is None or rank < old:
-        best[term] = rank
-
-
-def _written_forms(source: str) -> dict[str, str]:
-    """folded word -> the word as written (lower case, accents kept), for corrections."""
-    forms: dict[str, str] = {}
-    for token in source.lower().replace("-", " ").replace("'", " ").split():
-        token = token.strip('.,;:()!?"')
-        forms.setdefault(text.fold(token), token)
-    return forms
+    include_inactive: bool = False
+    category: str | None = None
+    brand: str | None = None
+    colour: str | None = None
 
 
 def deletes(word: str, distance: int) -> set[str]:
@@ -247,20 +145,24 @@ class Group:
     prefix: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ranked:
     ids: list[int]
     total: int
     correction: str | None
-    words: int
-    matched: list[int] = field(default_factory=list)
+    categories: list[tuple[str, int]] = field(default_factory=list)
+    brands: list[tuple[str, int]] = field(default_factory=list)
 
 
 class SearchIndex:
-    """Documents, postings (term -> {doc id: rank}), sorted terms, typo candidates, synonyms."""
+    """Documents by slot, postings (term -> {slot: rank}), sorted terms for prefixes, SymSpell
+    keys for typos, synonyms; numpy arrays of the postings and per-slot values, made again
+    lazily after a change."""
 
     def __init__(self) -> None:
-        self.docs: dict[int, Doc] = {}
+        self.docs: dict[int, Doc] = {}  # product id -> document
+        self.slot_of: dict[int, int] = {}
+        self.ids: list[int] = []  # slot -> product id (-1: free)
         self.postings: dict[str, dict[int, int]] = {}
         self.sorted_terms: list[str] = []
         self.typo_keys: dict[str, set[str]] = {}
@@ -269,14 +171,30 @@ class SearchIndex:
         self.longest_synonym = 0
         self.generation = 0
         self._bulk = False
+        self._arrays: dict[str, tuple[IntArray, IntArray]] = {}
+        self._slots_stale = True
+        self._live: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self._active: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self._order: IntArray = np.zeros(0, dtype=np.int64)
+        self._by_name: IntArray = np.zeros(0, dtype=np.int64)
+        self._price: IntArray = np.zeros(0, dtype=np.int64)
+        self._values: dict[str, tuple[list[str], IntArray]] = {}
 
     # --- building --------------------------------------------------------------------------
 
-    def put(self, product: ProductText) -> None:
-        """Add or replace one product."""
+    def put(
+        self,
+        product: ProductText,
+        terms: tuple[dict[str, int], dict[str, str]] | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """Add or replace one product (``terms``: as stored with it, else analysed here)."""
         self.remove(product.id)
-        found, surfaces = document_terms(product)
-        doc = Doc(
+        found, surfaces = terms if terms is not None else document_terms(product)
+        slot = len(self.ids)
+        self.ids.append(product.id)
+        self.slot_of[product.id] = slot
+        self.docs[product.id] = Doc(
             id=product.id,
             sku=product.sku,
             name=product.name,
@@ -293,23 +211,27 @@ class SearchIndex:
                 product.sku,
             ),
             terms=found,
+            payload=payload,
         )
-        self.docs[product.id] = doc
         for term, rank in found.items():
             posting = self.postings.get(term)
             if posting is None:
                 posting = self.postings[term] = {}
                 self._new_term(term)
-            posting[product.id] = rank
+            posting[slot] = rank
+            if not self._bulk:
+                self._arrays.pop(term, None)
         for term, surface in surfaces.items():
             self.surfaces.setdefault(term, surface)
+        self._slots_stale = True
 
-    def load(self, products: Iterable[ProductText]) -> None:
-        """Add many products at once (sorting the terms once, at the end)."""
+    def load(self, products: Iterable[tuple[Any, ...]]) -> None:
+        """Add many products at once (sorting the terms once, at the end): tuples of the
+        arguments of :meth:`put`."""
         self._bulk = True
         try:
-            for product in products:
-                self.put(product)
+            for args in products:
+                self.put(*args)
         finally:
             self._bulk = False
         self.sorted_terms = sorted(set(self.sorted_terms) | set(self.postings))
@@ -323,16 +245,20 @@ class SearchIndex:
             for key in deletes(term, 2 if len(term) >= TWO_TYPOS_FROM - 2 else 1):
                 self.typo_keys.setdefault(key, set()).add(term)
 
-    def remove(self, doc_id: int) -> None:
-        doc = self.docs.pop(doc_id, None)
+    def remove(self, product_id: int) -> None:
+        doc = self.docs.pop(product_id, None)
         if doc is None:
             return
+        slot = self.slot_of.pop(product_id)
+        self.ids[slot] = -1  # slots are not reused: arrays stay aligned until rebuilt
         for term in doc.terms:
             posting = self.postings.get(term)
             if posting is not None:
-                posting.pop(doc_id, None)
+                posting.pop(slot, None)
+                self._arrays.pop(term, None)
                 if not posting:
                     del self.postings[term]  # sorted_terms and typo_keys skip it from now on
+        self._slots_stale = True
 
     def set_synonyms(self, synonyms: Iterable[Synonym]) -> None:
         merged: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
@@ -342,13 +268,84 @@ class SearchIndex:
         self.synonyms = merged
         self.longest_synonym = max((len(k) for k in merged), default=0)
 
+    # --- arrays ----------------------------------------------------------------------------
+
+    def _posting_arrays(self, term: str) -> tuple[IntArray, IntArray]:
+        arrays = self._arrays.get(term)
+        if arrays is None:
+            posting = self.postings.get(term, {})
+            slots = np.fromiter(posting.keys(), dtype=np.int64, count=len(posting))
+            ranks = np.fromiter(posting.values(), dtype=np.int64, count=len(posting))
+            arrays = self._arrays[term] = (slots, ranks)
+        return arrays
+
+    def _refresh_slots(self) -> None:
+        """Per-slot arrays: found at all, sort positions, prices, category/brand/colour ids."""
+        if not self._slots_stale:
+            return
+        size = len(self.ids)
+        live = [(slot, self.docs[pid]) for slot, pid in enumerate(self.ids) if pid >= 0]
+        self._live = np.array([pid >= 0 for pid in self.ids], dtype=bool)
+        self._active = np.zeros(size, dtype=bool)
+        for slot, doc in live:
+            self._active[slot] = doc.active
+        self._order = np.full(size, size, dtype=np.int64)
+        for position, (slot, _doc) in enumerate(sorted(live, key=lambda sd: sd[1].order)):
+            self._order[slot] = position
+        self._by_name = np.full(size, size, dtype=np.int64)
+        by_name = sorted(live, key=lambda sd: (sd[1].order[2], sd[1].sku))
+        for position, (slot, _doc) in enumerate(by_name):
+            self._by_name[slot] = position
+        self._price = np.zeros(size, dtype=np.int64)
+        for slot, doc in live:
+            self._price[slot] = doc.price_cents
+        self._values = {}
+        for attribute in ("category", "brand", "colour"):
+            names: list[str] = []
+            number: dict[str, int] = {}
+            codes = np.full(size, -1, dtype=np.int64)
+            for slot, doc in live:
+                value = getattr(doc, attribute)
+                if value not in number:
+                    number[value] = len(names)
+                    names.append(value)
+                codes[slot] = number[value]
+            self._values[attribute] = (names, codes)
+        self._slots_stale = False
+
+    def _allowed(self, filters: Filters) -> npt.NDArray[np.bool_]:
+        allowed = self._live.copy()
+        if not filters.include_inactive:
+            allowed &= self._active
+        for attribute in ("category", "brand", "colour"):
+            wanted = getattr(filters, attribute)
+            if wanted:
+                key = text.fold(wanted.strip())
+                names, codes = self._values[attribute]
+                same = [i for i, name in enumerate(names) if text.fold(name) == key]
+                allowed &= np.isin(codes, same)
+        return allowed
+
+    def counts(self, attribute: str, slots: IntArray, top: int) -> list[tuple[str, int]]:
+        """Values of ``attribute`` among ``slots`` with how many, most first (ties by name)."""
+        names, codes = self._values[attribute]
+        if not len(slots):
+            return []
+        tally = np.bincount(codes[slots], minlength=len(names))
+        found = [(names[i], int(n)) for i, n in enumerate(tally.tolist()) if n and names[i]]
+        return sorted(found, key=lambda vn: (-vn[1], text.fold(vn[0])))[:top]
+
     # --- term look-ups ---------------------------------------------------------------------
 
     def prefixed(self, prefix: str) -> list[str]:
-        """Known terms starting with ``prefix`` (at most MAX_PREFIX_TERMS, shortest first)."""
-        at = bisect.bisect_left(self.sorted_terms, prefix)
+        """Known terms starting with ``prefix``: the MAX_PREFIX_TERMS most frequent of the
+        first few thousand (a two-letter prefix of model numbers can start thousands)."""
+        terms = self.sorted_terms
+        at = bisect.bisect_left(terms, prefix)
+        end = min(len(terms), at + 20 * MAX_PREFIX_TERMS)
         found: list[str] = []
-        for term in self.sorted_terms[at:]:
+        for i in range(at, end):
+            term = terms[i]
             if not term.startswith(prefix):
                 break
             if term in self.postings:
@@ -424,54 +421,35 @@ class SearchIndex:
             return Group(k, 2, [left, right], alternatives)
         return None
 
+    # --- matching ---------------------------------------------------------------------------
+
     def _word_matches(
         self, term: str, raw: str, prefix: bool, fuzzy: bool
-    ) -> tuple[dict[int, int], str | None]:
-        """doc -> quality for one term of a query, and the correction used if any."""
-        found: dict[int, int] = {}
-        posting = self.postings.get(term)
-        if posting:
-            found = {doc: rank * _RANK for doc, rank in posting.items()}
+    ) -> tuple[list[tuple[str, int]], str | None]:
+        """(term, extra quality) pairs a query word matches, and the correction if a typo."""
+        found: list[tuple[str, int]] = []
+        if term in self.postings:
+            found.append((term, 0))
         if prefix and len(raw) >= 2:
-            for other in self.prefixed(raw):
-                if other == term:
-                    continue
-                for doc, rank in self.postings[other].items():
-                    quality = rank * _RANK + _PREFIX
-                    if quality < found.get(doc, 1 << 30):
-                        found[doc] = quality
+            found += [(t, _PREFIX) for t in self.prefixed(raw) if t != term]
         if found or not fuzzy:
             return found, None
         near = self.near(term)
-        for other, distance in near:
-            for doc, rank in self.postings[other].items():
-                quality = distance * _TYPO + rank * _RANK
-                if quality < found.get(doc, 1 << 30):
-                    found[doc] = quality
-        return found, (near[0][0] if near else None)
+        return [(t, d * _TYPO) for t, d in near], (near[0][0] if near else None)
 
-    def _group_matches(self, group: Group) -> tuple[dict[int, int], dict[int, str]]:
-        """doc -> quality of the group (per word, times the words it covers), and for each
-        word found only through a typo, the term it was read as.
-
-        Typos are tried only when no alternative matches as typed: a word of the catalogue
-        is never "corrected" into another one.
-        """
-        best: dict[int, int] = {}
-        for terms, kind in group.alternatives:
-            _merge(best, self._alternative(group, terms, kind, fuzzy=False)[0], group.size)
-        if best:
-            return best, {}
-        terms, kind = group.alternatives[0]
-        found, corrections = self._alternative(group, terms, kind, fuzzy=True)
-        _merge(best, found, group.size)
-        return best, corrections if best else {}
+    def _term_quality(self, matches: list[tuple[str, int]], size: int) -> IntArray:
+        """Per slot: the best quality over ``matches`` (``_NONE`` where none matches)."""
+        quality = np.full(size, _NONE, dtype=np.int64)
+        for term, extra in matches:
+            slots, ranks = self._posting_arrays(term)
+            np.minimum.at(quality, slots, ranks * _RANK + extra)
+        return quality
 
     def _alternative(
-        self, group: Group, terms: tuple[str, ...], kind: str, *, fuzzy: bool
-    ) -> tuple[dict[int, int], dict[int, str]]:
-        """doc -> worst quality over ``terms`` (all must match), and corrections by word."""
-        per_term = []
+        self, group: Group, terms: tuple[str, ...], kind: str, *, fuzzy: bool, size: int
+    ) -> tuple[IntArray | None, dict[int, str]]:
+        """Per slot: the worst quality over ``terms`` (all must match); corrections by word."""
+        worst: IntArray | None = None
         corrections: dict[int, str] = {}
         for n, term in enumerate(terms):
             if kind == WORDS:
@@ -483,77 +461,109 @@ class SearchIndex:
             prefix = group.prefix and n == len(terms) - 1
             matches, corrected = self._word_matches(term, raw, prefix, fuzzy and kind == WORDS)
             if not matches:
-                return {}, {}
+                return None, {}
             if corrected is not None:
                 corrections[n] = corrected
-            per_term.append(matches)
-        per_term.sort(key=len)
-        common = per_term[0]
-        for other in per_term[1:]:
-            common = {d: max(q, other[d]) for d, q in common.items() if d in other}
-        return common, corrections
+            quality = self._term_quality(matches, size)
+            worst = quality if worst is None else np.maximum(worst, quality)
+        return worst, corrections
+
+    def _group_quality(self, group: Group, size: int) -> tuple[IntArray, dict[int, str]]:
+        """Per slot: the group's quality (per word, times the words it covers), and for each
+        word found only through a typo, the term it was read as.
+
+        Typos are tried only when no alternative matches as typed: a word of the catalogue
+        is never "corrected" into another one.
+        """
+        best = np.full(size, _NONE, dtype=np.int64)
+        for terms, kind in group.alternatives:
+            quality, _fixed = self._alternative(group, terms, kind, fuzzy=False, size=size)
+            if quality is not None:
+                np.minimum(best, quality, out=best)
+        if (best < _NONE).any():
+            return _scaled(best, group.size), {}
+        terms, kind = group.alternatives[0]
+        quality, corrections = self._alternative(group, terms, kind, fuzzy=True, size=size)
+        if quality is None:
+            return best, {}
+        return _scaled(quality, group.size), corrections
 
     def search(
         self,
         query: str,
         *,
-        keep: Callable[[Doc], bool],
+        filters: Filters = Filters(),
         limit: int,
         only: Callable[[Sequence[int]], set[int]] | None = None,
         boost: Callable[[Sequence[int]], set[int]] | None = None,
         order: str = "relevance",
         facets: bool = False,
     ) -> Ranked:
-        """The first ``limit`` documents ``keep`` (and ``only``) accept, best first; the total,
-        a "did you mean" correction and, with ``facets``, every match (unordered)."""
+        """Product ids of the first ``limit`` matches, best first; the total, a "did you mean"
+        correction and, with ``facets``, the categories and brands of every match."""
         groups = self.groups(query)
-        if not groups:
-            return Ranked([], 0, None, 0)
-        matched = []
+        self._refresh_slots()
+        size = len(self.ids)
+        if not groups or not size:
+            return Ranked([], 0, None)
+        total = np.zeros(size, dtype=np.int64)
+        matched = self._allowed(filters)
         corrections: dict[tuple[int, int], str] = {}
         for g, group in enumerate(groups):
-            docs, fixed = self._group_matches(group)
+            quality, fixed = self._group_quality(group, size)
+            matched &= quality < _NONE
             if g == 0 and len(groups) > 1:
                 # French puts the head noun first ("sacs aspirateur", "filtre frigo"): where
                 # the first word matched counts twice in the attribute rule.
-                docs = {d: q + (q % _TYPO) // _RANK * _RANK for d, q in docs.items()}
-            matched.append({d: q for d, q in docs.items() if keep(self.docs[d])})
+                quality = quality + (quality % _TYPO) // _RANK * _RANK
+            total += np.where(quality < _NONE, quality, 0)
             for n, term in fixed.items():
                 corrections[(g, n)] = term
-        scores = _combine(matched, [g.size for g in groups])
-        if only is not None and scores:
-            allowed = only(list(scores))
-            scores = {d: s for d, s in scores.items() if d in allowed}
         correction = self._correction(query, groups, corrections)
-        if not scores:
-            return Ranked([], 0, correction, 0)
-        in_stock = boost(list(scores)) if boost is not None else set()
-        ranked = heapq.nsmallest(limit, scores, key=self._sort_key(order, scores, in_stock))
-        best_words = max(w for w, _q in scores.values())
-        return Ranked(ranked, len(scores), correction, best_words, list(scores) if facets else [])
+        slots = np.flatnonzero(matched)
+        if only is not None and len(slots):
+            allowed = only([self.ids[s] for s in slots])
+            slots = np.array([s for s in slots if self.ids[s] in allowed], dtype=np.int64)
+        if not len(slots):
+            return Ranked([], 0, correction)
+        key = self._keys(order, slots, total, boost)
+        count = min(limit, len(slots))
+        if count < len(slots):
+            picked = np.argpartition(key, count - 1)[:count]
+        else:
+            picked = np.arange(len(slots))
+        best = picked[np.argsort(key[picked], kind="stable")]
+        ids = [self.ids[s] for s in slots[best]]
+        ranked = Ranked(ids, len(slots), correction)
+        if facets:
+            ranked.categories = self.counts("category", slots, 5)
+            ranked.brands = self.counts("brand", slots, 5)
+        return ranked
 
-    def _sort_key(
-        self, order: str, scores: dict[int, tuple[int, int]], in_stock: set[int]
-    ) -> Callable[[int], Any]:
-        docs = self.docs
+    def _keys(
+        self,
+        order: str,
+        slots: IntArray,
+        total: IntArray,
+        boost: Callable[[Sequence[int]], set[int]] | None,
+    ) -> IntArray:
+        """One int64 per match, smaller first, encoding the rules of the module doc."""
+        positions = np.int64(len(self.ids) + 1)
         if order == "name":
-            return lambda d: docs[d].order[2:]
+            return self._by_name[slots]
         if order == "price":
-            return lambda d: (docs[d].price_cents, docs[d].order)
+            return self._price[slots] * positions + self._order[slots]
         if order == "-price":
-            return lambda d: (-docs[d].price_cents, docs[d].order)
-
-        def relevance(doc_id: int) -> tuple[int, int, int, int, tuple[bool, str, str, str]]:
-            words, quality = scores[doc_id]
-            return (
-                -words,
-                quality // _RANK,
-                0 if doc_id in in_stock else 1,
-                quality % _RANK,
-                docs[doc_id].order,
+            return -self._price[slots] * positions + self._order[slots]
+        quality = total[slots]
+        out_of_stock = np.ones(len(slots), dtype=np.int64)
+        if boost is not None:
+            available = boost([self.ids[s] for s in slots])
+            out_of_stock = np.array(
+                [0 if self.ids[s] in available else 1 for s in slots], dtype=np.int64
             )
-
-        return relevance
+        key = ((quality // _RANK) * 2 + out_of_stock) * _RANK + quality % _RANK
+        return key * positions + self._order[slots]
 
     def _correction(
         self, query: str, groups: list[Group], corrections: dict[tuple[int, int], str]
@@ -568,21 +578,5 @@ class SearchIndex:
         return " ".join(out)
 
 
-def _merge(best: dict[int, int], found: dict[int, int], size: int) -> None:
-    for doc, quality in found.items():
-        total = quality * size
-        if total < best.get(doc, 1 << 30):
-            best[doc] = total
-
-
-def _combine(matched: list[dict[int, int]], sizes: list[int]) -> dict[int, tuple[int, int]]:
-    """doc -> (words matched, summed quality) for the documents that match every group."""
-    order = sorted(range(len(matched)), key=lambda g: len(matched[g]))
-    full = dict(matched[order[0]])
-    for g in order[1:]:
-        other = matched[g]
-        full = {d: q + other[d] for d, q in full.items() if d in other}
-        if not full:
-            return {}
-    total_words = sum(sizes)
-    return {d: (total_words, q) for d, q in full.items()}
+def _scaled(quality: IntArray, size: int) -> IntArray:
+    return np.where(quality < _NONE, quality * size, _NONE)

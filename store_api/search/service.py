@@ -14,19 +14,20 @@ import datetime as dt
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, any_, bindparam, delete, insert, select, update
+from sqlalchemy import Engine, Table, any_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
 from store_api.errors import Conflict, ErrorCode, NotFound
 from store_api.search import text
-from store_api.search.index import Doc, ProductText, Ranked, SearchIndex, compile_synonym
+from store_api.search.documents import ProductText, decode_terms, document_terms, encode_terms
+from store_api.search.index import Filters, SearchIndex, compile_synonym
 from store_api.search.models import SearchDay, SearchState, Synonym
 from store_api.stock.models import StockLevel
 
@@ -70,9 +71,26 @@ def index_product(session: Session, product: Product) -> None:
     Every change to a product goes through here: the catalog verbs (create, update,
     deactivate), the CSV import and supplier feeds call it, never the index directly.
     """
-    parts = (product.sku, product.gtin, product.name, product.brand, product.category)
-    product.search_text = text.fold(" ".join(p for p in (*parts, product.colour) if p))
-    product.search_generation = next_generation(session)
+    generation = next_generation(session)
+    product.search_text = encode_terms(*document_terms(_text_of(product)))
+    product.search_generation = generation
+
+
+def _text_of(product: Product) -> ProductText:
+    return ProductText(
+        id=product.id or 0,
+        sku=product.sku,
+        gtin=product.gtin,
+        name=product.name,
+        brand=product.brand or "",
+        category=product.category or "",
+        colour=product.colour or "",
+        description=product.description or "",
+        attributes=product.attributes if isinstance(product.attributes, dict) else {},
+        active=product.active if product.active is not None else True,
+        price=f"{product.price:.2f}",
+        image_url=product.image_url,
+    )
 
 
 # --- the per-process index ------------------------------------------------------------------
@@ -113,27 +131,64 @@ _PRODUCT_COLUMNS = (
     Product.active,
     Product.price,
     Product.image_url,
+    Product.low_stock_threshold,
+    Product.created_at,
+    Product.updated_at,
 )
 
 
-def _texts(session: Session, after: int | None) -> Iterator[ProductText]:
-    stmt = select(*_PRODUCT_COLUMNS)
+Indexed = tuple[ProductText, tuple[dict[str, int], dict[str, str]] | None, dict[str, Any]]
+
+
+def _payload(row: Any) -> dict[str, Any]:
+    """The product as GET /api/v1/products shows it (catalog.schemas.ProductSchema), but
+    its stock: search results come from here, not from a query per page."""
+    return {
+        "sku": row.sku,
+        "gtin": row.gtin,
+        "name": row.name,
+        "description": row.description,
+        "brand": row.brand,
+        "category": row.category,
+        "colour": row.colour,
+        "price": f"{row.price:.2f}",
+        "currency": "EUR",
+        "image_url": row.image_url,
+        "attributes": row.attributes,
+        "active": row.active,
+        "low_stock_threshold": row.low_stock_threshold,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+def _texts(
+    session: Session, after: int | None, ids: Sequence[int] | None = None
+) -> Iterator[Indexed]:
+    """Products with their stored terms (None: written before search stored them)."""
+    stmt = select(*_PRODUCT_COLUMNS, Product.search_text)
     if after is not None:
         stmt = stmt.where(Product.search_generation > after)
+    if ids is not None:
+        stmt = stmt.where(Product.id.in_(ids))
     for row in session.execute(stmt):
-        yield ProductText(
-            id=row.id,
-            sku=row.sku,
-            gtin=row.gtin,
-            name=row.name,
-            brand=row.brand,
-            category=row.category,
-            colour=row.colour,
-            description=row.description,
-            attributes=row.attributes if isinstance(row.attributes, dict) else {},
-            active=row.active,
-            price=f"{row.price:.2f}",
-            image_url=row.image_url,
+        yield (
+            ProductText(
+                id=row.id,
+                sku=row.sku,
+                gtin=row.gtin,
+                name=row.name,
+                brand=row.brand,
+                category=row.category,
+                colour=row.colour,
+                description=row.description,
+                attributes=row.attributes if isinstance(row.attributes, dict) else {},
+                active=row.active,
+                price=f"{row.price:.2f}",
+                image_url=row.image_url,
+            ),
+            decode_terms(row.search_text or ""),
+            _payload(row),
         )
 
 
@@ -142,14 +197,36 @@ def _load_synonyms(session: Session, index: SearchIndex) -> None:
     index.set_synonyms(s for s in (compile_synonym(t, m) for t, m in rows) if s is not None)
 
 
+_GENERATION_SQL = "SELECT generation FROM search_state WHERE id = 1"
+_STOCK_TOTALS = (
+    select(
+        StockLevel.product_id,
+        func.sum(StockLevel.on_hand),
+        func.sum(StockLevel.reserved),
+    )
+    .where(StockLevel.product_id.in_(bindparam("ids", expanding=True)))
+    .group_by(StockLevel.product_id)
+)
+
+
+def stock_totals(session: Session, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """(on hand, reserved) over every location, by product id, in one statement."""
+    if not ids:
+        return {}
+    rows = session.connection().execute(_STOCK_TOTALS, {"ids": list(ids)})
+    return {pid: (int(on_hand), int(reserved)) for pid, on_hand, reserved in rows}
+
+
 @contextmanager
 def current_index(session: Session) -> Iterator[SearchIndex]:
     """The index as of the caller's transaction, held for the caller alone (a lock)."""
     cache = _cache(session)
-    generation = session.scalar(select(SearchState.generation).where(SearchState.id == 1)) or 0
+    # Straight to the driver: this runs before every search, the ORM's overhead is not needed.
+    row = session.connection().exec_driver_sql(_GENERATION_SQL).first()
+    generation = int(row[0]) if row else 0
     with cache.lock:
         index = cache.index
-        changed: list[ProductText] = []
+        changed: list[Indexed] = []
         if index is not None and generation > index.generation:
             changed = list(_texts(session, index.generation))
         if (
@@ -163,19 +240,38 @@ def current_index(session: Session) -> Iterator[SearchIndex]:
             index.generation = generation
             cache.index = index
         elif generation > index.generation:
-            for product in changed:
-                index.put(product)
+            for product, terms, payload in changed:
+                index.put(product, terms, payload)
             _load_synonyms(session, index)
             index.generation = generation
         yield index
 
 
-def reindex(session: Session) -> int:
-    """Stamp every product with a new generation: each process reloads the whole catalogue.
-    For products written around the catalog verbs (SQL by hand, a restore)."""
+def reindex(session: Session, batch: int = 500) -> int:
+    """Analyse every product again and stamp it with a new generation: each process reloads
+    the whole catalogue. For products written around the catalog verbs (SQL by hand, a
+    restore, a bulk load) and after a change to the analyser."""
     generation = next_generation(session)
-    result = session.execute(update(Product).values(search_generation=generation))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    products = cast(Table, Product.__table__)
+    ids = list(session.scalars(select(Product.id).order_by(Product.id)))
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        rows = [
+            {"pid": product.id, "terms": encode_terms(*document_terms(product))}
+            for product, _terms, _payload in _texts(session, None, chunk)
+        ]
+        # Core, so that updated_at stays what it was (the product itself did not change).
+        session.execute(
+            products.update()
+            .where(products.c.id == bindparam("pid"))
+            .values(
+                search_text=bindparam("terms"),
+                search_generation=generation,
+                updated_at=products.c.updated_at,
+            ),
+            rows,
+        )
+    return len(ids)
 
 
 # --- searching --------------------------------------------------------------------------------
@@ -186,26 +282,6 @@ class Hits:
     ids: list[int]
     total: int
     correction: str | None
-
-
-def _same(wanted: str | None) -> Callable[[str], bool] | None:
-    if not wanted:
-        return None
-    key = text.fold(wanted.strip())
-    return lambda value: text.fold(value) == key
-
-
-def _keeper(
-    include_inactive: bool, category: str | None, brand: str | None, colour: str | None
-) -> Callable[[Doc], bool]:
-    checks: list[Callable[[Doc], bool]] = []
-    if not include_inactive:
-        checks.append(lambda d: d.active)
-    for attribute, wanted in (("category", category), ("brand", brand), ("colour", colour)):
-        same = _same(wanted)
-        if same is not None:
-            checks.append(lambda d, a=attribute, s=same: s(getattr(d, a)))  # type: ignore[misc]
-    return lambda doc: all(check(doc) for check in checks)
 
 
 def available_ids(session: Session, ids: Sequence[int]) -> set[int]:
@@ -240,14 +316,72 @@ def search(
     page_size: int = 20,
 ) -> Hits:
     """Product ids of one page of results for ``q``, best first, the total and a correction."""
-    keep = _keeper(include_inactive, category, brand, colour)
+    filters = Filters(include_inactive, category, brand, colour)
+    with current_index(session) as index:
+        return _search(index, session, q, filters, in_stock, boost_in_stock, sort, page, page_size)
+
+
+def _search(
+    index: SearchIndex,
+    session: Session,
+    q: str,
+    filters: Filters,
+    in_stock: bool,
+    boost_in_stock: bool,
+    sort: str,
+    page: int,
+    page_size: int,
+) -> Hits:
     only = (lambda ids: available_ids(session, ids)) if in_stock else None
     boost = (lambda ids: available_ids(session, ids)) if boost_in_stock and not in_stock else None
-    with current_index(session) as index:
-        ranked = index.search(
-            q, keep=keep, limit=page * page_size, only=only, boost=boost, order=sort
-        )
+    ranked = index.search(
+        q, filters=filters, limit=page * page_size, only=only, boost=boost, order=sort
+    )
     return Hits(ranked.ids[(page - 1) * page_size :], ranked.total, ranked.correction)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]  # as the API shows products, with their stock totals
+    total: int
+    correction: str | None
+
+
+def search_page(
+    session: Session,
+    q: str,
+    *,
+    category: str | None = None,
+    brand: str | None = None,
+    colour: str | None = None,
+    include_inactive: bool = False,
+    in_stock: bool = False,
+    boost_in_stock: bool = False,
+    sort: str = "relevance",
+    page: int = 1,
+    page_size: int = 20,
+) -> Page:
+    """Like :func:`search`, with the products of the page as the API shows them, read from
+    the index (made from the same rows, as of this transaction's generation)."""
+    with current_index(session) as index:
+        hits = _search(
+            index,
+            session,
+            q,
+            Filters(include_inactive, category, brand, colour),
+            in_stock,
+            boost_in_stock,
+            sort,
+            page,
+            page_size,
+        )
+        items = [dict(index.docs[i].payload or {}) for i in hits.ids if i in index.docs]
+        ids = [i for i in hits.ids if i in index.docs]
+    totals = stock_totals(session, ids)
+    for product_id, item in zip(ids, items, strict=True):
+        on_hand, reserved = totals.get(product_id, (0, 0))
+        item["stock"] = {"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved}
+    return Page(items, hits.total, hits.correction)
 
 
 @dataclass(frozen=True)
@@ -263,16 +397,8 @@ def suggest(session: Session, q: str, *, limit: int = 5, facets: int = 5) -> Sug
     """Products, categories and brands for what has been typed so far (the last word is a
     prefix). Categories and brands are those of the matching products, with how many."""
     with current_index(session) as index:
-        ranked: Ranked = index.search(q, keep=lambda d: d.active, limit=limit, facets=True)
+        ranked = index.search(q, limit=limit, facets=True)
         docs = [index.docs[i] for i in ranked.ids]
-        categories: dict[str, int] = {}
-        brands: dict[str, int] = {}
-        for doc_id in ranked.matched:
-            doc = index.docs[doc_id]
-            if doc.category:
-                categories[doc.category] = categories.get(doc.category, 0) + 1
-            if doc.brand:
-                brands[doc.brand] = brands.get(doc.brand, 0) + 1
     products = [
         {
             "sku": d.sku,
@@ -284,11 +410,9 @@ def suggest(session: Session, q: str, *, limit: int = 5, facets: int = 5) -> Sug
         }
         for d in docs
     ]
-
-    def top(counts: dict[str, int]) -> list[tuple[str, int]]:
-        return sorted(counts.items(), key=lambda kv: (-kv[1], text.fold(kv[0])))[:facets]
-
-    return Suggestions(q, products, top(categories), top(brands), ranked.correction)
+    return Suggestions(
+        q, products, ranked.categories[:facets], ranked.brands[:facets], ranked.correction
+    )
 
 
 # --- synonyms ---------------------------------------------------------------------------------
@@ -405,30 +529,30 @@ def flush_searches(session: Session) -> int:
         return 0
     table = cast(Table, SearchDay.__table__)
     upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for (day, term, role), (searches, empty, corrected, correction) in sorted(
-        pending.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
-    ):
-        stmt = upsert(table).values(
-            day=day,
-            term=term,
-            role=role,
-            searches=searches,
-            no_result_searches=empty,
-            corrected_searches=corrected,
-            correction=correction,
+    stmt = upsert(table)
+    excluded = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "term", "role"],
+        set_={
+            "searches": table.c.searches + excluded.searches,
+            "no_result_searches": table.c.no_result_searches + excluded.no_result_searches,
+            "corrected_searches": table.c.corrected_searches + excluded.corrected_searches,
+            "correction": func.coalesce(excluded.correction, table.c.correction),
+        },
+    )
+    rows = [
+        {
+            "day": day,
+            "term": term,
+            "role": role,
+            "searches": searches,
+            "no_result_searches": empty,
+            "corrected_searches": corrected,
+            "correction": correction,
+        }
+        for (day, term, role), (searches, empty, corrected, correction) in sorted(
+            pending.items(), key=lambda kv: kv[0]
         )
-        excluded = stmt.excluded
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["day", "term", "role"],
-                set_={
-                    "searches": table.c.searches + excluded.searches,
-                    "no_result_searches": table.c.no_result_searches + excluded.no_result_searches,
-                    "corrected_searches": table.c.corrected_searches + excluded.corrected_searches,
-                    "correction": excluded.correction
-                    if correction is not None
-                    else table.c.correction,
-                },
-            )
-        )
+    ]
+    session.execute(stmt, rows)  # one statement, every row (executemany)
     return len(pending)
