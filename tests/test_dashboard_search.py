@@ -152,6 +152,7 @@ def test_forms_need_their_token_and_unknown_synonyms_are_404(
 
 def test_the_try_box_shows_what_a_customer_would_find(app: Flask, owner: FlaskClient) -> None:
     add_product(app, "LV-1", name="Lave-vaisselle Whirlpool", price="449.00")
+    add_product(app, "LL-1", name="Lave-linge Bosch", price="549.00")
 
     found = owner.get(PAGE, query_string={"essai": "lave vaiselle"}).get_data(as_text=True)
     nothing = owner.get(PAGE, query_string={"essai": "trottinette"}).get_data(as_text=True)
@@ -162,5 +163,8 @@ def test_the_try_box_shows_what_a_customer_would_find(app: Flask, owner: FlaskCl
     assert "Lave-vaisselle Whirlpool" in found and "449,00" in found
     assert "Compris comme : « lave vaisselle »" in found
     assert "1 produit trouvé." in found
+    assert "produits trouvés." in owner.get(
+        PAGE, query_string={"essai": "lave", "lang": "fr"}
+    ).get_data(as_text=True)
     assert "Rien trouvé pour « trottinette »" in nothing
     assert "Read as: “whirlpool”" in english
