@@ -179,3 +179,11 @@ def test_removed_and_replaced_documents_leave_no_trace() -> None:
     assert index.search("theiere ", limit=5).ids == [1]
     assert index.search("grille pain", limit=5).ids == []
     assert "bouilloire" not in index.postings
+
+
+def test_the_first_word_names_the_thing_sought() -> None:
+    index = SearchIndex()
+    load(index, [product(1, "Aspirateur traîneau sans sac"), product(2, "Sacs aspirateur (x4)")])
+
+    assert index.search("sacs aspirateur ", limit=5).ids == [2, 1]
+    assert index.search("aspirateur sac ", limit=5).ids == [1, 2]
