@@ -44,6 +44,9 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     from store_api.clickstream.tracker import bp as tracker_bp
 
     app.register_blueprint(tracker_bp)
+    from store_api.tablet.routes import bp as tablet_bp
+
+    app.register_blueprint(tablet_bp)
     errors.init_app(app)
     cli.init_app(app)
 
