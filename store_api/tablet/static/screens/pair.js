@@ -87,7 +87,7 @@ export async function show(main, route, app) {
         h("summary", {}, _("I have a seller key")),
         h("form", { onsubmit: useKey },
           field(_("Seller key"), keyInput, _("Created with: flask --app store_api keys create --role seller")),
-          h("button", { class: "btn secondary", type: "submit" }, _("Use this key"))))),
+          h("button", { class: "btn secondary", type: "submit", id: "pair-key-use" }, _("Use this key"))))),
   );
   if (route.code && route.code.length === 6) submit.click();
   else code.focus();
