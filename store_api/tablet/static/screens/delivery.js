@@ -65,7 +65,7 @@ export async function show(main) {
       : h("li", { class: "empty" }, _("No line received today.")));
   }
 
-  const form = h("form", { class: "card delivery-form" },
+  const form = h("form", { class: "card delivery-form", novalidate: true },
     field(_("Delivery note"), reference),
     h("div", { class: "searchbar" }, find, canScan()
       ? h("button", { class: "btn secondary", type: "button", onclick: async () => { const code = await scanBarcode(); if (code) { find.value = code; search(); } } }, _("Scan"))

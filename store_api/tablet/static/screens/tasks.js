@@ -48,7 +48,7 @@ export async function countSheet(sku, location = "floor") {
     mount(message);
   });
   readExpected();
-  const form = h("form", {}, h("p", {}, h("strong", {}, name), " ", h("span", { class: "muted" }, sku)),
+  const form = h("form", { novalidate: true }, h("p", {}, h("strong", {}, name), " ", h("span", { class: "muted" }, sku)),
     field(_("Where"), where), field(_("Units counted"), counted, _("Count every unit at this location, then type the number.")), go, message);
   const opened = sheet(_("Inventory count"), form);
   counted.focus();
