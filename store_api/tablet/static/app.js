@@ -20,7 +20,7 @@ import { loadMe, me } from "./state.js";
 const SCREENS = { search, product, holds, help, tasks, delivery, pair };
 const TABS = [
   ["search", () => _("Search")],
-  ["holds", () => _("My holds")],
+  ["holds", () => _("Holds")],
   ["help", () => _("Help")],
   ["tasks", () => _("Tasks")],
   ["delivery", () => _("Delivery")],

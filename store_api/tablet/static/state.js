@@ -102,6 +102,19 @@ export function refusal(error) {
   }
 }
 
+// Product names for lists that carry only SKUs (older servers' holds, discrepancies).
+const names = new Map();
+export async function productName(sku) {
+  if (!names.has(sku)) {
+    try {
+      names.set(sku, (await get(`/products/${enc(sku)}`)).data.name);
+    } catch {
+      return sku;
+    }
+  }
+  return names.get(sku);
+}
+
 export async function loadMe() {
   try {
     const { data } = await get("/me");

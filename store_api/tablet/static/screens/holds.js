@@ -6,7 +6,7 @@ import { duration, time } from "../format.js";
 import { h, mount } from "../h.js";
 import { _ } from "../i18n.js";
 import { dismiss, items, submit } from "../queue.js";
-import { locationName, me, refusal } from "../state.js";
+import { locationName, me, productName, refusal } from "../state.js";
 import { errorBox, field, sheet, staleNote, toast } from "../ui.js";
 
 let mineSupported = true;
@@ -24,6 +24,10 @@ async function myHolds(status) {
   // A server without ?mine= nor /me: the store's holds, all tablets together.
   if (!me.name) return found;
   return { ...found, data: { ...found.data, items: found.data.items.filter((r) => r.created_by === me.name) } };
+}
+
+async function named(holds) {
+  return Promise.all(holds.map(async (hold) => (hold.product_name ? hold : { ...hold, product_name: await productName(hold.sku) })));
 }
 
 const KIND_LABELS = {
@@ -132,7 +136,7 @@ export async function show(main) {
     try {
       const found = await myHolds("active");
       mount(note, found.stale ? staleNote(found.at) : null);
-      const list = found.data.items.sort((a, b) => Date.parse(a.expires_at) - Date.parse(b.expires_at));
+      const list = await named(found.data.items.sort((a, b) => Date.parse(a.expires_at) - Date.parse(b.expires_at)));
       mount(active, list.length ? list.map((hold) => holdCard(hold)) : h("li", { class: "empty" }, _("No active hold. Holds made on this tablet show here.")));
     } catch {
       mount(active, errorBox(_("No network and no holds kept on this tablet.")));
@@ -140,7 +144,7 @@ export async function show(main) {
     try {
       const expired = await myHolds("expired");
       const today = new Date().toDateString();
-      const recent = expired.data.items.filter((r) => new Date(r.closed_at || r.expires_at).toDateString() === today);
+      const recent = await named(expired.data.items).then((all) => all.filter((r) => new Date(r.closed_at || r.expires_at).toDateString() === today));
       mount(closed, recent.length
         ? [h("h2", { class: "section" }, _("Expired today")),
            h("ul", { class: "hold-list" }, recent.map((r) =>

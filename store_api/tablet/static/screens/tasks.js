@@ -7,21 +7,8 @@ import { dateTime } from "../format.js";
 import { h, mount } from "../h.js";
 import { _, ngettext } from "../i18n.js";
 import { submit } from "../queue.js";
-import { locationName, refusal } from "../state.js";
+import { locationName, productName, refusal } from "../state.js";
 import { errorBox, field, sheet, staleNote, toast } from "../ui.js";
-
-const names = new Map();
-
-async function nameOf(sku) {
-  if (!names.has(sku)) {
-    try {
-      names.set(sku, (await get(`/products/${enc(sku)}`)).data.name);
-    } catch {
-      return sku;
-    }
-  }
-  return names.get(sku);
-}
 
 // The count sheet. The system's figure is read first (it is the compare-and-set value) but not
 // shown: a blind count is an honest one.
@@ -33,7 +20,7 @@ export async function countSheet(sku, location = "floor") {
     toast(_("No network: a count needs the current stock."), "error");
     return;
   }
-  const name = await nameOf(sku);
+  const name = await productName(sku);
   let expected = null;
   const where = h("select", { id: "count-location" },
     level.locations.map((place) => h("option", { value: place.location, selected: place.location === location }, locationName(place.location))));
@@ -111,7 +98,7 @@ export async function show(main) {
     }
     try {
       const { data, stale, at } = await get("/discrepancies?status=open&limit=50");
-      const rows = await Promise.all(data.map(async (d) => ({ ...d, name: await nameOf(d.sku) })));
+      const rows = await Promise.all(data.map(async (d) => ({ ...d, name: await productName(d.sku) })));
       mount(counts,
         stale ? h("li", {}, staleNote(at)) : null,
         rows.length
