@@ -67,6 +67,7 @@ export async function show(main) {
 
   const form = h("form", { class: "card delivery-form", novalidate: true },
     field(_("Delivery note"), reference),
+    h("span", { class: "label" }, _("Product delivered")),
     h("div", { class: "searchbar" }, find, canScan()
       ? h("button", { class: "btn secondary", type: "button", onclick: async () => { const code = await scanBarcode(); if (code) { find.value = code; search(); } } }, _("Scan"))
       : null),

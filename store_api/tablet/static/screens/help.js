@@ -8,7 +8,7 @@ import { duration, money } from "../format.js";
 import { h, mount } from "../h.js";
 import { _ } from "../i18n.js";
 import { submit } from "../queue.js";
-import { loadStock, me, refusal } from "../state.js";
+import { loadStock, me, productName, refusal } from "../state.js";
 import { staleNote, stockBadges, toast } from "../ui.js";
 
 const suggestionsCache = new Map(); // sku -> items
@@ -62,11 +62,15 @@ function card(alert) {
       h("li", {}, h("a", { href: `#/product/${enc(s.sku)}` }, s.name), " ", h("span", { class: "muted" }, money(s.price)), s.reason ? h("span", { class: "reason" }, s.reason) : null))));
   const button = h("button", { class: "btn primary big", type: "button", dataset: { ack: String(alert.id) } }, _("I'm going"));
   button.addEventListener("click", () => go(alert, button));
-  const productName = alert.product_name || alert.product?.name;
+  const known = alert.product_name || alert.product?.name;
+  const looked = h("p", { class: "looked" }, known ? _("In front of: {product}", { product: known }) : null);
+  if (!known && alert.sku) {
+    productName(alert.sku).then((name) => mount(looked, _("In front of: {product}", { product: name })));
+  }
   return h("li", { class: `alert-card${alert.status === "escalated" ? " escalated" : ""}`, dataset: { alert: String(alert.id) } },
     h("div", { class: "alert-main" },
       h("h2", {}, alertTitle(alert)),
-      productName ? h("p", { class: "looked" }, _("In front of: {product}", { product: productName })) : null,
+      looked,
       h("p", { class: "muted" },
         _("Waiting for {time}", { time: duration(waited) }),
         alert.status === "escalated" ? h("span", { class: "pill danger" }, _("Nobody went yet")) : null),

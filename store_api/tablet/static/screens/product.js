@@ -95,7 +95,7 @@ export function reserveSheet(product, suggestion = null) {
     field(_("Note"), note, _("Up to 200 characters")),
     // The customer picker (reminders: customers on holds) goes here.
     h("div", { class: "customer-slot", dataset: { slot: "customer" } }),
-    h("div", { class: "two" }, field(_("Take from"), where), field(_("Hold"), until)),
+    h("div", { class: "two" }, field(_("Take from"), where), field(_("How long"), until)),
     confirm,
     result);
   const opened = sheet(_("Reserve"), form);
