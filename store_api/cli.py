@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from store_api import context, db
+from store_api import context, db, idempotency
 from store_api.analytics.cli import analytics_cli
 from store_api.catalog import importer
 from store_api.catalog import service as catalog
@@ -222,13 +223,23 @@ def _rotate_demo_keys() -> None:
 @reservations_cli.command("expire")
 @click.option("--every", type=int, default=0, help="Keep running, sweeping every N seconds.")
 def reservations_expire(every: int) -> None:
-    """Release reservations past their expiry (once, or every N seconds)."""
+    """Release reservations past their expiry (once, or every N seconds).
+
+    Also forgets Idempotency-Key answers older than IDEMPOTENCY_RETENTION_SECONDS (24 h).
+    """
+    retention = dt.timedelta(seconds=current_app.config["IDEMPOTENCY_RETENTION_SECONDS"])
     while True:
         session = db.get_session()
+        now = context.now()
         with db.write(session):
-            released = stock.expire_due(session, now=context.now(), policy=context.policy())
+            released = stock.expire_due(session, now=now, policy=context.policy())
+        with db.write(session):
+            forgotten = idempotency.purge(session, older_than=now - retention)
         if released or not every:
             click.echo(f"{released} expired reservation(s) released.")
+        if forgotten:
+            hours = retention.total_seconds() / 3600
+            click.echo(f"{forgotten} idempotency key(s) older than {hours:g} h forgotten.")
         if not every:
             return
         time.sleep(every)

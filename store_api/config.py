@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "LOW_STOCK_THRESHOLD": 2,
     # Seconds between sweeps of expired reservations by `flask reservations expire --every`.
     "EXPIRY_SWEEP_SECONDS": 30,
+    # Idempotency-Key answers are kept this long (then the sweeper forgets them).
+    "IDEMPOTENCY_RETENTION_SECONDS": 24 * 3600,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     # Webhook delivery (flask webhooks deliver).
     "WEBHOOK_RETRY_BASE_SECONDS": 5.0,

@@ -12,6 +12,7 @@ from store_api import context, db
 from store_api.auth import current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
+from store_api.idempotency import idempotent
 from store_api.keys.models import Role
 from store_api.shelves import service
 from store_api.shelves.models import HelpAlert, Lane, ShelfDiscrepancy
@@ -157,6 +158,7 @@ class Alerts(MethodView):
 @alerts_blp.route(f"/alerts/<{_ID}:alert_id>/ack")
 class AlertAck(MethodView):
     @require(*HELPERS)
+    @idempotent
     @alerts_blp.response(200, AlertSchema)
     def post(self, alert_id: int) -> dict[str, Any]:
         """I'm going: the first acknowledgement is kept (who, when); repeating it is harmless."""

@@ -11,6 +11,7 @@ from store_api import context, db
 from store_api.auth import ALL_ROLES, Caller, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
+from store_api.idempotency import idempotent
 from store_api.keys.models import Role
 from store_api.stock import service
 from store_api.stock.models import Channel, Reservation
@@ -71,6 +72,7 @@ class StockBySku(MethodView):
 @blp.route("/stock/adjustments")
 class Adjustments(MethodView):
     @require(*STOCK_KEEPERS)
+    @idempotent
     @blp.arguments(AdjustmentSchema)
     @blp.response(201, ProductStockSchema)
     def post(self, data: dict[str, Any]) -> service.ProductStock:
@@ -95,6 +97,7 @@ class Adjustments(MethodView):
 @blp.route("/stock/<string:sku>/locations/<string:location>")
 class StockCount(MethodView):
     @require(*STOCK_KEEPERS)
+    @idempotent
     @blp.arguments(CountSchema)
     @blp.response(200, LocationStockSchema)
     def put(self, data: dict[str, Any], sku: str, location: str) -> service.LocationStock:
@@ -157,6 +160,7 @@ def _channel_for(caller: Caller, requested: str | None) -> str:
 @reservations_blp.route("/reservations")
 class Reservations(MethodView):
     @require(*RESERVERS)
+    @idempotent
     @reservations_blp.arguments(ReservationCreateSchema)
     @reservations_blp.response(201, ReservationSchema)
     def post(self, data: dict[str, Any]) -> Reservation:
@@ -176,6 +180,7 @@ class Reservations(MethodView):
                 now=context.now(),
                 policy=context.policy(),
                 recommendation_id=data.get("recommendation_id"),
+                created_by_key_id=caller.key_id,
             )
 
     @require(*RESERVERS)
@@ -216,6 +221,7 @@ class ReservationById(MethodView):
             return reservation
 
     @require(*RESERVERS)
+    @idempotent
     @reservations_blp.response(200, ReservationSchema)
     def delete(self, reservation_id: uuid.UUID) -> Reservation:
         """Release: the units are available again at once."""
@@ -235,6 +241,7 @@ class ReservationById(MethodView):
 @reservations_blp.route("/reservations/<uuid:reservation_id>/extend")
 class ReservationExtend(MethodView):
     @require(*RESERVERS)
+    @idempotent
     @reservations_blp.arguments(ReservationExtendSchema)
     @reservations_blp.response(200, ReservationSchema)
     def post(self, data: dict[str, Any], reservation_id: uuid.UUID) -> Reservation:
@@ -254,6 +261,7 @@ class ReservationExtend(MethodView):
 @reservations_blp.route("/reservations/<uuid:reservation_id>/commit")
 class ReservationCommit(MethodView):
     @require(*RESERVERS)
+    @idempotent
     @reservations_blp.arguments(ReservationCommitSchema)
     @reservations_blp.response(200, ReservationSchema)
     def post(self, data: dict[str, Any], reservation_id: uuid.UUID) -> Reservation:
