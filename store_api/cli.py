@@ -23,6 +23,8 @@ from store_api.keys.models import Role
 from store_api.recommendations.cli import recommender_cli, seed_sales
 from store_api.shelves.cli import alerts_cli, seed_planogram
 from store_api.stock import service as stock
+from store_api.tablets import service as tablets
+from store_api.tablets.cli import tablets_cli
 from store_api.webhooks.cli import webhooks_cli
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -225,9 +227,11 @@ def _rotate_demo_keys() -> None:
 def reservations_expire(every: int) -> None:
     """Release reservations past their expiry (once, or every N seconds).
 
-    Also forgets Idempotency-Key answers older than IDEMPOTENCY_RETENTION_SECONDS (24 h).
+    Also forgets Idempotency-Key answers older than IDEMPOTENCY_RETENTION_SECONDS (24 h) and
+    failed tablet pairing attempts that no longer count.
     """
     retention = dt.timedelta(seconds=current_app.config["IDEMPOTENCY_RETENTION_SECONDS"])
+    attempts_window = dt.timedelta(seconds=current_app.config["PAIRING_WINDOW_SECONDS"])
     while True:
         session = db.get_session()
         now = context.now()
@@ -235,6 +239,7 @@ def reservations_expire(every: int) -> None:
             released = stock.expire_due(session, now=now, policy=context.policy())
         with db.write(session):
             forgotten = idempotency.purge(session, older_than=now - retention)
+            tablets.purge_attempts(session, older_than=now - attempts_window)
         if released or not every:
             click.echo(f"{released} expired reservation(s) released.")
         if forgotten:
@@ -293,3 +298,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(alerts_cli)
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_browsing)
+    app.cli.add_command(tablets_cli)

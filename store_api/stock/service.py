@@ -690,8 +690,11 @@ def list_reservations(
     channel: str | None,
     limit: int,
     offset: int,
+    created_by_key_id: int | None = None,
 ) -> tuple[list[Reservation], int]:
     stmt = select(Reservation)
+    if created_by_key_id is not None:
+        stmt = stmt.where(Reservation.created_by_key_id == created_by_key_id)
     if status:
         stmt = stmt.where(Reservation.status == status)
     if sku:
@@ -705,6 +708,16 @@ def list_reservations(
         .offset(offset)
     ).all()
     return list(items), total
+
+
+def product_names(session: Session, product_ids: Collection[int]) -> dict[int, str]:
+    """Names to show next to holds (one query for a whole page)."""
+    if not product_ids:
+        return {}
+    rows = session.execute(
+        select(Product.id, Product.name).where(Product.id.in_(sorted(set(product_ids))))
+    )
+    return {pid: name for pid, name in rows}
 
 
 def extend(
