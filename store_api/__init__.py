@@ -71,6 +71,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
     from store_api.system.routes import blp as system_blp
+    from store_api.tablets.routes import blp as tablets_blp
     from store_api.webhooks.routes import blp as webhooks_blp
 
     for blueprint in (
@@ -88,5 +89,6 @@ def _register_blueprints(api: Api) -> None:
         sensors_blp,
         clickstream_blp,
         analytics_blp,
+        tablets_blp,
     ):
         api.register_blueprint(blueprint)
