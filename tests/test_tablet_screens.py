@@ -279,8 +279,9 @@ def test_a_revoked_tablet_is_logged_out_and_keeps_its_queued_taps(
         )
         assert key.startswith("cpt_") and key not in page.url
 
-        seller.context.set_offline(True)
         seller.go(f"#/product/{KETTLE}")
+        page.wait_for_selector(".stock-block .badge")
+        seller.context.set_offline(True)
         page.click("#reserve")
         page.click("#hold-confirm")
         page.wait_for_selector(".toast.show >> text=en attente")
