@@ -50,7 +50,9 @@ class DemoShop:
 
 
 @contextmanager
-def demo_shop(*, train: bool = True, server_env: dict[str, Any] | None = None) -> Iterator[DemoShop]:
+def demo_shop(
+    *, train: bool = True, server_env: dict[str, Any] | None = None
+) -> Iterator[DemoShop]:
     with tempfile.TemporaryDirectory(prefix="comptoir-tablet-") as folder:
         url = f"sqlite:///{Path(folder) / 'comptoir.db'}"
         env = {

@@ -3,7 +3,7 @@
     python -m bench.tablet_screens [--out docs/screenshots/tablet]
 
 Seeds the demo shop (bench/tablet_demo.py), raises a help alert, makes a few holds, then
-drives Debian's Chromium through each screen at 800×1280 and 1280×800.
+drives Debian's Chromium through each screen at 800 x 1280 and 1280 x 800.
 """
 
 from __future__ import annotations

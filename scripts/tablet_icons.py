@@ -21,7 +21,9 @@ SAMPLES = 3  # per axis: anti-aliasing by supersampling
 
 def _png(size: int, pixels: list[bytes]) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     raw = b"".join(b"\x00" + row for row in pixels)
     header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)

@@ -54,7 +54,13 @@ def test_every_module_is_preloaded_and_served_for_keeps(client: FlaskClient) -> 
 
 
 @pytest.mark.parametrize(
-    "path", ["/tablet/v/x/sw.js", "/tablet/v/x/../routes.py", "/tablet/v/x/nothing.js", "/tablet/i18n/de.json"]
+    "path",
+    [
+        "/tablet/v/x/sw.js",
+        "/tablet/v/x/../routes.py",
+        "/tablet/v/x/nothing.js",
+        "/tablet/i18n/de.json",
+    ],
 )
 def test_unknown_files_are_404(client: FlaskClient, path: str) -> None:
     response = client.get(path)
@@ -77,7 +83,10 @@ def test_the_service_worker_precaches_this_build(client: FlaskClient) -> None:
     assert {"/tablet/i18n/fr.json", "/tablet/i18n/en.json"} <= set(precache)
     for url in precache:
         assert client.get(url).status_code == 200, url
-    assert client.get("/tablet/sw.js", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    assert (
+        client.get("/tablet/sw.js", headers={"If-None-Match": response.headers["ETag"]}).status_code
+        == 304
+    )
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -139,7 +148,7 @@ def test_every_text_of_the_app_has_a_french_translation() -> None:
 def test_the_api_key_never_reaches_a_url_or_a_log(app: Flask) -> None:
     """The key is read from IndexedDB and sent only in the Authorization header."""
     sources = "\n".join(p.read_text(encoding="utf-8") for p in STATIC.rglob("*.js"))
-    assert "localStorage.setItem(\"key\"" not in sources
+    assert 'localStorage.setItem("key"' not in sources
     assert re.findall(r"Authorization: `Bearer \$\{key\}`", sources)
     assert "console.log" not in sources
     assert not re.search(r"[?&]key=", sources)

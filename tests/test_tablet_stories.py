@@ -70,10 +70,14 @@ def shop(app: Flask) -> None:
         attributes={"capacite_kg": 9, "classe_energie": "A"},
     )
     add_product(app, DRYER, {"floor": 1}, name="Sèche-linge Bosch Serie 6", category="Sèche-linge")
-    add_product(app, FILTER, {"floor": 6}, name="Filtre anticalcaire", category="Accessoires", price="19.90")
+    add_product(
+        app, FILTER, {"floor": 6}, name="Filtre anticalcaire", category="Accessoires", price="19.90"
+    )
 
 
-def test_search_hold_then_commit_at_the_till(app: Flask, server: LiveServer, browser: Browser) -> None:
+def test_search_hold_then_commit_at_the_till(
+    app: Flask, server: LiveServer, browser: Browser
+) -> None:
     shop(app)
     with tablet(browser, server.url) as seller:
         seller.sign_in(seller_key(app, "Tablette 1"))
@@ -90,10 +94,15 @@ def test_search_hold_then_commit_at_the_till(app: Flask, server: LiveServer, bro
         page.click("#reserve")
         page.fill("#hold-note", "Mme Martin, livraison jeudi")
         page.click("#hold-confirm")
-        page.wait_for_selector(".toast.show >> text=Réservé : 1 × Lave-linge")
+        page.wait_for_selector(".toast.show >> text=Réservé : 1 \u00d7 Lave-linge")
 
         [hold] = reservations(app, WASHER)
-        assert (hold.status, hold.quantity, hold.location, hold.channel) == ("active", 1, "floor", "store")
+        assert (hold.status, hold.quantity, hold.location, hold.channel) == (
+            "active",
+            1,
+            "floor",
+            "store",
+        )
         assert hold.note == "Mme Martin, livraison jeudi"
         assert hold.created_by == "Tablette 1"
         page.wait_for_selector(".holds-here >> text=Mme Martin, livraison jeudi")
@@ -127,7 +136,9 @@ def test_two_tablets_one_takes_the_last_unit_the_other_sees_it_gone(
         second.sign_in(seller_key(app, "Tablette 2"))
         for seller in (first, second):
             seller.go(f"#/product/{DRYER}")
-            seller.page.wait_for_selector(".stock-block .badge[data-location=floor][data-available='1']")
+            seller.page.wait_for_selector(
+                ".stock-block .badge[data-location=floor][data-available='1']"
+            )
 
         first.page.click("#reserve")
         first.page.click("#hold-confirm")
@@ -135,10 +146,15 @@ def test_two_tablets_one_takes_the_last_unit_the_other_sees_it_gone(
         confirmed = time.monotonic()
 
         # The second tablet is not reloaded: the event stream alone brings the change.
-        second.page.wait_for_selector(".stock-block .badge[data-location=floor][data-available='0']")
+        second.page.wait_for_selector(
+            ".stock-block .badge[data-location=floor][data-available='0']"
+        )
         seen = time.monotonic()
         assert second.page.locator(".stock-block .badge.out").inner_text() == "Épuisé"
-        print(f"second tablet saw the last unit gone {1000 * (seen - confirmed):.0f} ms after the hold")
+        print(
+            f"the second tablet saw the last unit gone {1000 * (seen - confirmed):.0f} ms "
+            "after the first one's hold"
+        )
 
         second.page.click("#reserve")
         second.page.click("#hold-confirm")
