@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import struct
@@ -49,6 +50,10 @@ def test_every_module_is_preloaded_and_served_for_keeps(client: FlaskClient) -> 
     assert answer.status_code == 200
     assert answer.mimetype == "text/javascript"
     assert "immutable" in answer.headers["Cache-Control"]
+    packed = client.get(f"/tablet/v/{version}/app.js", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == answer.data
+    assert packed.headers["ETag"] != answer.headers["ETag"]
     old = client.get("/tablet/v/0123456789abcdef/app.js")
     assert old.status_code == 200 and "immutable" not in old.headers["Cache-Control"]
 
@@ -152,3 +157,14 @@ def test_the_api_key_never_reaches_a_url_or_a_log(app: Flask) -> None:
     assert re.findall(r"Authorization: `Bearer \$\{key\}`", sources)
     assert "console.log" not in sources
     assert not re.search(r"[?&]key=", sources)
+
+
+def test_the_first_load_fits_the_budget(client: FlaskClient) -> None:
+    """Every module is preloaded: the first load is all of the JavaScript and the CSS."""
+    version = routes.build().version
+    total = 0
+    for name in routes.build().files:
+        if name.endswith((".js", ".css")):
+            answer = client.get(f"/tablet/v/{version}/{name}", headers={"Accept-Encoding": "gzip"})
+            total += len(answer.data)
+    assert total <= 100 * 1024

@@ -24,6 +24,7 @@ from tests.fixtures.tablet import (
     reservations,
     seller_key,
     tablet,
+    wait_for_js,
     wait_until,
 )
 from tests.servers import LiveServer, start_gunicorn, stop_gunicorn
@@ -186,7 +187,7 @@ def test_the_app_opens_offline_with_the_last_known_stock(
         page = seller.page
         seller.go(f"#/product/{KETTLE}")
         page.wait_for_selector(".stock-block .badge[data-location=floor][data-available='3']")
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        wait_for_js(page, "navigator.serviceWorker.controller !== null")
 
         seller.context.set_offline(True)
         page.reload()

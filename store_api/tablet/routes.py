@@ -8,6 +8,7 @@ service worker and the manifest are revalidated on every load (``no-cache`` with
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from dataclasses import dataclass
@@ -170,8 +171,14 @@ def static_file(version: str, name: str) -> BaseResponse:
     if name not in current.files:
         abort(404)
     path = STATIC / name
-    response = Response(_read(path), mimetype=TYPES[path.suffix])
-    response.add_etag()
+    plain, packed = _read(path)
+    gzipped = packed is not None and request.accept_encodings["gzip"] > 0
+    response = Response(packed if gzipped else plain, mimetype=TYPES[path.suffix])
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    # Each encoding is its own representation, with its own strong ETag.
+    response.set_etag(hashlib.sha256(plain).hexdigest()[:24] + ("-gz" if gzipped else ""))
     if version == current.version:
         response.cache_control.public = True
         response.cache_control.max_age = IMMUTABLE_SECONDS
@@ -183,6 +190,10 @@ def static_file(version: str, name: str) -> BaseResponse:
 
 
 @cache
-def _read(path: Path) -> bytes:
-    # The app is small (~100 KB) and a build never changes under a running process.
-    return path.read_bytes()
+def _read(path: Path) -> tuple[bytes, bytes | None]:
+    """The file and, for text, its gzip (the app is small and a build never changes under a
+    running process: both are made once)."""
+    plain = path.read_bytes()
+    if path.suffix == ".png":
+        return plain, None
+    return plain, gzip.compress(plain, compresslevel=9, mtime=0)

@@ -108,9 +108,14 @@ function renderChrome() {
   renderStatus();
 }
 
-async function countWaiting() {
-  waiting = (await pending()).filter((item) => item.kind !== "feedback").length;
-  renderStatus();
+let counting = null;
+function countWaiting() {
+  // Many queue events come in a burst (a replay): count once for all of them.
+  counting ??= new Promise((resolve) => setTimeout(resolve, 100)).then(async () => {
+    counting = null;
+    waiting = (await pending()).filter((item) => item.kind !== "feedback").length;
+    renderStatus();
+  });
 }
 
 async function logOut() {

@@ -9,7 +9,8 @@ function open() {
     request.onupgradeneeded = () => {
       const db = request.result;
       db.createObjectStore("kv");
-      db.createObjectStore("queue", { keyPath: "id", autoIncrement: true });
+      const taps = db.createObjectStore("queue", { keyPath: "id", autoIncrement: true });
+      taps.createIndex("state", "state");
       db.createObjectStore("cache");
     };
     request.onsuccess = () => resolve(request.result);
@@ -47,6 +48,8 @@ export const cache = storeOf("cache");
 
 export const queue = {
   all: () => run("queue", "readonly", (s) => s.getAll()),
+  // Only the taps still waiting (the index keeps a replay from reading the day's history).
+  pending: () => run("queue", "readonly", (s) => s.index("state").getAll("pending")),
   add: (item) => run("queue", "readwrite", (s) => s.add(item)),
   put: (item) => run("queue", "readwrite", (s) => s.put(item)),
   get: (id) => run("queue", "readonly", (s) => s.get(id)),

@@ -39,7 +39,7 @@ export async function items() {
 }
 
 export async function pending() {
-  return (await items()).filter((item) => item.state === "pending");
+  return (await store.pending()).sort((a, b) => a.id - b.id);
 }
 
 export async function dismiss(id) {
@@ -58,20 +58,28 @@ function withLock(work) {
   return work();
 }
 
-async function replay() {
-  const all = await items();
-  const byId = new Map(all.map((item) => [item.id, item]));
+let lastPrune = 0;
+
+async function prune() {
+  // Done taps are kept a day (the delivery screen lists the day's lines), then forgotten.
   const now = Date.now();
-  for (const item of all) {
-    if (item.state !== "pending" && now - Date.parse(item.answered_at || item.created_at) > KEEP_DONE_MS) {
-      if (item.state === "done") await store.delete(item.id);
+  if (now - lastPrune < 3600 * 1000) return;
+  lastPrune = now;
+  for (const item of await items()) {
+    if (item.state === "done" && now - Date.parse(item.answered_at || item.created_at) > KEEP_DONE_MS) {
+      await store.delete(item.id);
     }
   }
-  for (const item of all) {
-    if (item.state !== "pending") continue;
+}
+
+async function replay() {
+  await prune();
+  const waiting = await pending();
+  const byId = new Map(waiting.map((item) => [item.id, item]));
+  for (const item of waiting) {
     let path = item.path;
     if (item.ref !== undefined && item.ref !== null) {
-      const earlier = byId.get(item.ref);
+      const earlier = byId.get(item.ref) || (await store.get(item.ref));
       if (!earlier || earlier.state === "refused") {
         await settle(item, "refused", null, { status: 409, code: "hold_refused", message: "", errors: {} });
         continue;
