@@ -42,7 +42,10 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     from store_api.dashboard import bp as dashboard_bp
 
     app.register_blueprint(dashboard_bp)
+    from store_api.apidocs import bp as apidocs_bp
     from store_api.clickstream.tracker import bp as tracker_bp
+
+    app.register_blueprint(apidocs_bp)
 
     app.register_blueprint(tracker_bp)
     from store_api.tablet.routes import bp as tablet_bp
@@ -66,6 +69,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
     from store_api.recommendations.routes import blp as recommendations_blp
+    from store_api.search.routes import blp as search_blp
     from store_api.shelves.routes import alerts_blp, sensors_blp
     from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
@@ -76,6 +80,7 @@ def _register_blueprints(api: Api) -> None:
 
     for blueprint in (
         system_blp,
+        search_blp,  # before the catalog: /products/suggest is not a SKU
         catalog_blp,
         stock_blp,
         reservations_blp,

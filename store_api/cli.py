@@ -15,12 +15,15 @@ from flask.cli import AppGroup, with_appcontext
 
 from store_api import context, db, idempotency
 from store_api.analytics.cli import analytics_cli
+from store_api.backups.cli import backup, restore
 from store_api.catalog import importer
 from store_api.catalog import service as catalog
 from store_api.clickstream.seed import seed_browsing
+from store_api.errors import DomainError
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.recommendations.cli import recommender_cli, seed_sales
+from store_api.search.cli import load_demo_synonyms_once, search_cli
 from store_api.shelves.cli import alerts_cli, seed_planogram
 from store_api.stock import service as stock
 from store_api.tablets import service as tablets
@@ -156,18 +159,21 @@ def _import_catalog(
         )
     session = db.get_session()
     report = importer.ImportReport(errors=errors)
-    with (
-        db.write(session),
-        click.progressbar(length=len(rows), label="Importing", file=None) as bar,
-    ):
-        for chunk in importer.chunks(rows, 50):
-            part = importer.import_rows(
-                session, chunk, actor=actor, now=context.now(), policy=policy
-            )
-            report.created += part.created
-            report.updated += part.updated
-            report.units_added += part.units_added
-            bar.update(len(chunk))
+    try:
+        with (
+            db.write(session),
+            click.progressbar(length=len(rows), label="Importing", file=None) as bar,
+        ):
+            for chunk in importer.chunks(rows, 50):
+                part = importer.import_rows(
+                    session, chunk, actor=actor, now=context.now(), policy=policy
+                )
+                report.created += part.created
+                report.updated += part.updated
+                report.units_added += part.units_added
+                bar.update(len(chunk))
+    except DomainError as error:  # e.g. a GTIN another product already carries
+        raise click.ClickException(f"{error.message} Nothing imported.") from error
     return report
 
 
@@ -192,6 +198,9 @@ def seed(catalog_file: Path, with_keys: bool) -> None:
         click.echo(f"Demo shop: {report.created} products, {report.units_added} units in stock.")
     else:
         click.echo("Catalog already has products; demo catalog not loaded again.")
+    synonyms = load_demo_synonyms_once()
+    if synonyms:
+        click.echo(f"Demo search synonyms: {synonyms}.")
     if with_keys:
         _rotate_demo_keys()
 
@@ -299,3 +308,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_browsing)
     app.cli.add_command(tablets_cli)
+    app.cli.add_command(search_cli)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)

@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     "PAIRING_ATTEMPTS_OVERALL": 50,
     "PAIRING_WINDOW_SECONDS": 600,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # API searches are counted in memory and written for the Site search report this often.
+    "SEARCH_STATS_FLUSH_SECONDS": 5.0,
     # Webhook delivery (flask webhooks deliver).
     "WEBHOOK_RETRY_BASE_SECONDS": 5.0,
     "WEBHOOK_RETRY_MAX_SECONDS": 3600.0,
@@ -106,8 +108,6 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "v1/openapi.json",
-    "OPENAPI_SWAGGER_UI_PATH": "/docs",
-    "OPENAPI_SWAGGER_UI_URL": "/api/docs/static/",
     "JSON_SORT_KEYS": False,
 }
 

@@ -33,6 +33,7 @@ class ErrorCode(enum.StrEnum):
     PRODUCT_NOT_FOUND = "product_not_found"
     SKU_ALREADY_EXISTS = "sku_already_exists"
     PRODUCT_INACTIVE = "product_inactive"
+    GTIN_ALREADY_EXISTS = "gtin_already_exists"
     # stock
     UNKNOWN_LOCATION = "unknown_location"
     INSUFFICIENT_STOCK = "insufficient_stock"
@@ -49,6 +50,9 @@ class ErrorCode(enum.StrEnum):
     # shelves
     LANE_NOT_FOUND = "lane_not_found"
     ALERT_NOT_FOUND = "alert_not_found"
+    # search
+    SYNONYM_NOT_FOUND = "synonym_not_found"
+    SYNONYM_ALREADY_EXISTS = "synonym_already_exists"
     # event stream
     TOO_MANY_STREAMS = "too_many_streams"
     # tablets

@@ -20,6 +20,7 @@ from store_api.idempotency import IdempotentRequest
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.recommendations.models import RecommendationEvent
+from store_api.search.models import SearchDay, SearchState, Synonym
 from store_api.sensors.models import DeadLetter, SensorDevice, SensorEvent, SeqGap
 from store_api.shelves.models import (
     DiscrepancyFeed,
@@ -61,6 +62,8 @@ __all__ = [
     "RecommendationEvent",
     "Reservation",
     "RollupState",
+    "SearchDay",
+    "SearchState",
     "SensorDevice",
     "SensorEvent",
     "SeqGap",
@@ -69,6 +72,7 @@ __all__ = [
     "StockLevel",
     "StockMovement",
     "Tablet",
+    "Synonym",
     "Visit",
     "VisitFacts",
     "VisitProduct",

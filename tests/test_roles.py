@@ -26,6 +26,7 @@ from store_api.db import Base
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from store_api.orders import service as orders
+from store_api.search import service as search
 from store_api.shelves import service as shelves
 from store_api.stock import service as stock
 from store_api.stock.models import Channel
@@ -58,6 +59,12 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("GET", "/api/v1/products/{sku}"): ANYONE,
     ("PATCH", "/api/v1/products/{sku}"): OWNER,
     ("DELETE", "/api/v1/products/{sku}"): OWNER,
+    ("GET", "/api/v1/products/suggest"): ANYONE,
+    ("GET", "/api/v1/search/synonyms"): OWNER,
+    ("POST", "/api/v1/search/synonyms"): OWNER,
+    ("GET", "/api/v1/search/synonyms/{synonym_id}"): OWNER,
+    ("PATCH", "/api/v1/search/synonyms/{synonym_id}"): OWNER,
+    ("DELETE", "/api/v1/search/synonyms/{synonym_id}"): OWNER,
     ("GET", "/api/v1/categories"): ANYONE,
     ("GET", "/api/v1/stock"): ANYONE,
     ("GET", "/api/v1/stock/{sku}"): ANYONE,
@@ -152,6 +159,16 @@ CALLS: dict[Endpoint, Call] = {
     ("GET", "/api/v1/products/{sku}"): Call(200, writes=False),
     ("PATCH", "/api/v1/products/{sku}"): Call(200, writes=True, json={"price": "449.00"}),
     ("DELETE", "/api/v1/products/{sku}"): Call(200, writes=True),
+    ("GET", "/api/v1/products/suggest"): Call(200, writes=False, query="?q=prod"),
+    ("GET", "/api/v1/search/synonyms"): Call(200, writes=False),
+    ("POST", "/api/v1/search/synonyms"): Call(
+        201, writes=True, json={"term": "frigo", "synonyms": ["réfrigérateur"]}
+    ),
+    ("GET", "/api/v1/search/synonyms/{synonym_id}"): Call(200, writes=False),
+    ("PATCH", "/api/v1/search/synonyms/{synonym_id}"): Call(
+        200, writes=True, json={"synonyms": ["téléviseur", "TV"]}
+    ),
+    ("DELETE", "/api/v1/search/synonyms/{synonym_id}"): Call(204, writes=True),
     ("GET", "/api/v1/categories"): Call(200, writes=False),
     ("GET", "/api/v1/stock"): Call(200, writes=False, query=f"?sku={SKU}&sku=UNKNOWN"),
     ("GET", "/api/v1/stock/{sku}"): Call(200, writes=False),
@@ -339,6 +356,8 @@ def _open_shop(
         values["pairing_code"] = _pairing_code(app, clock)
     if "{tablet_id}" in template:
         values["tablet_id"] = _pair_tablet(app, clock)
+    if "{synonym_id}" in template:
+        values["synonym_id"] = _add_synonym(app, clock)
     return values
 
 
@@ -369,6 +388,15 @@ def _pair_tablet(app: Flask, clock: FrozenClock) -> int:
         tablet_id = paired.tablet.id
     session.close()
     return tablet_id
+
+
+def _add_synonym(app: Flask, clock: FrozenClock) -> int:
+    session = db.new_session(app)
+    with db.write(session):
+        synonym = search.create_synonym(session, "télé", ["téléviseur"], now=clock())
+        synonym_id = synonym.id
+    session.close()
+    return synonym_id
 
 
 def _raise_discrepancy(app: Flask, clock: FrozenClock) -> int:

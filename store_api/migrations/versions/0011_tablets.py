@@ -1,7 +1,7 @@
 """Seller tablets: pairing codes and attempts, tablets, idempotent requests, holds by key
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010b
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import store_api.db
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
