@@ -34,18 +34,20 @@ const app = {
   signed: false,
   async signedIn() {
     loggedOut = false;
-    try {
-      await loadMe();
-    } catch {
-      return logOut();
-    }
     app.signed = true;
     if (parse().name === "pair") history.replaceState(null, "", "#/search");
-    startLive();
-    flush();
-    loadAlerts().catch(() => {});
     renderChrome();
-    await render();
+    // The screen first; who we are, the stream and the alerts right after (a revoked key
+    // answers 401 to any of them and logs the tablet out).
+    const shown = render();
+    loadMe().then(renderChrome, () => logOut());
+    setTimeout(() => {
+      if (!app.signed) return;
+      startLive();
+      flush();
+      loadAlerts().catch(() => {});
+    }, 0);
+    await shown;
   },
 };
 
@@ -83,7 +85,9 @@ function renderTabs(current) {
     h("a", { href: `#/${name}`, class: `tab tab-${name}`, "aria-current": name === current ? "page" : null },
       h("span", { class: "tab-icon", "aria-hidden": "true" }),
       h("span", {}, label()),
-      name === "help" && open ? h("span", { class: "count", "aria-label": ngettext("{n} waiting", "{n} waiting", open) }, String(open)) : null)));
+      name === "help" && open
+        ? h("span", { class: "count" }, String(open), h("span", { class: "sr-only" }, " ", ngettext("{n} waiting", "{n} waiting", open)))
+        : null)));
 }
 
 function renderStatus() {
@@ -102,7 +106,8 @@ function renderChrome() {
   const lang = document.getElementById("lang");
   const other = currentLocale() === "fr" ? "en" : "fr";
   lang.textContent = other.toUpperCase();
-  lang.setAttribute("aria-label", other === "en" ? "English" : "Français");
+  // The accessible name holds the visible text (EN / FR).
+  lang.setAttribute("aria-label", other === "en" ? "EN — English" : "FR — Français");
   lang.lang = other;
   document.querySelector(".brand").textContent = "Comptoir";
   renderStatus();

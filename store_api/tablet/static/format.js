@@ -2,15 +2,22 @@
 import { _, currentLocale } from "./i18n.js";
 
 const tag = () => (currentLocale() === "en" ? "en-GB" : "fr-FR");
+const formats = new Map(); // building an Intl formatter is slow: one per locale and kind
+
+function formatter(kind, make) {
+  const key = `${tag()}:${kind}`;
+  if (!formats.has(key)) formats.set(key, make(tag()));
+  return formats.get(key);
+}
 
 export function money(value) {
   const amount = Number(value);
   if (!Number.isFinite(amount)) return "";
-  return new Intl.NumberFormat(tag(), { style: "currency", currency: "EUR" }).format(amount);
+  return formatter("money", (t) => new Intl.NumberFormat(t, { style: "currency", currency: "EUR" })).format(amount);
 }
 
 export function number(value) {
-  return new Intl.NumberFormat(tag()).format(value);
+  return formatter("number", (t) => new Intl.NumberFormat(t)).format(value);
 }
 
 export function date(value) {
@@ -18,7 +25,7 @@ export function date(value) {
 }
 
 export function time(value) {
-  return new Intl.DateTimeFormat(tag(), { hour: "2-digit", minute: "2-digit" }).format(
+  return formatter("time", (t) => new Intl.DateTimeFormat(t, { hour: "2-digit", minute: "2-digit" })).format(
     new Date(value),
   );
 }

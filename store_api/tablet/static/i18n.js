@@ -39,8 +39,11 @@ export function _(msgid, params) {
   return fill(typeof found === "string" ? found : msgid, params);
 }
 
+const rules = new Map();
+
 export function ngettext(singular, plural, n, params) {
-  const one = new Intl.PluralRules(locale).select(n) === "one";
+  if (!rules.has(locale)) rules.set(locale, new Intl.PluralRules(locale));
+  const one = rules.get(locale).select(n) === "one";
   const found = messages[singular];
   let text;
   if (Array.isArray(found)) text = one ? found[0] : found[found.length - 1];
