@@ -126,9 +126,11 @@ def taps(shop: DemoShop, count: int) -> dict[str, Any]:
     seen: list[float] = []
     pings: list[float] = []
     direct: list[float] = []
-    with chromium() as browser, tablet(browser, shop.server.url) as first, tablet(
-        browser, shop.server.url
-    ) as second:
+    with (
+        chromium() as browser,
+        tablet(browser, shop.server.url) as first,
+        tablet(browser, shop.server.url) as second,
+    ):
         first.sign_in(key)
         second.sign_in(other)
         for seller in (first, second):
@@ -248,7 +250,10 @@ def lighthouse(shop: DemoShop) -> dict[str, Any]:
             report = Path(profile) / f"{name}.json"
             subprocess.run(
                 [
-                    npx, "--yes", LIGHTHOUSE, url,
+                    npx,
+                    "--yes",
+                    LIGHTHOUSE,
+                    url,
                     f"--port={port}",
                     "--disable-storage-reset",
                     "--only-categories=performance,accessibility,best-practices",
@@ -272,7 +277,11 @@ def lighthouse(shop: DemoShop) -> dict[str, Any]:
                 and audit["score"] < 0.9
                 and audit.get("scoreDisplayMode") in ("binary", "numeric")
             )
-            for metric in ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time"):
+            for metric in (
+                "first-contentful-paint",
+                "largest-contentful-paint",
+                "total-blocking-time",
+            ):
                 result[name][metric] = found["audits"][metric]["displayValue"]
         result["lighthouse"] = found["lighthouseVersion"]
         return result

@@ -42,6 +42,10 @@ def prepare(shop: DemoShop, key: str, other: str) -> None:
 
 
 def shoot(page_tablet: Tablet, out: Path, name: str, orientation: str) -> None:
+    if "offline" not in name:  # the last toast would hide part of the next screen
+        page_tablet.page.evaluate(
+            "() => document.getElementById('toast')?.classList.remove('show')"
+        )
     path = out / f"{name}-{orientation}.png"
     page_tablet.page.wait_for_timeout(400)  # fonts and the toast settle; not a measurement
     page_tablet.page.screenshot(path=str(path))
@@ -77,6 +81,8 @@ def screens(browser: Browser, shop: DemoShop, key: str, out: Path, orientation: 
         # Offline: a hold queued, the stock not current (the product was opened before).
         seller.go(f"#/product/{KETTLE}")
         page.wait_for_selector(".stock-block .badge")
+        seller.go("#/holds")
+        page.wait_for_selector("#active-holds .hold-card")
         seller.go("#/search")
         seller.context.set_offline(True)
         seller.go(f"#/product/{KETTLE}")

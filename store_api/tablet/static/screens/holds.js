@@ -7,7 +7,7 @@ import { h, mount } from "../h.js";
 import { _ } from "../i18n.js";
 import { dismiss, items, submit } from "../queue.js";
 import { locationName, me, productName, refusal } from "../state.js";
-import { errorBox, field, sheet, staleNote, toast } from "../ui.js";
+import { field, sheet, staleNote, toast } from "../ui.js";
 
 let mineSupported = true;
 
@@ -139,7 +139,7 @@ export async function show(main) {
       const list = await named(found.data.items.sort((a, b) => Date.parse(a.expires_at) - Date.parse(b.expires_at)));
       mount(active, list.length ? list.map((hold) => holdCard(hold)) : h("li", { class: "empty" }, _("No active hold. Holds made on this tablet show here.")));
     } catch {
-      mount(active, errorBox(_("No network and no holds kept on this tablet.")));
+      mount(active, h("li", { class: "empty" }, _("No network and no holds kept on this tablet.")));
     }
     try {
       const expired = await myHolds("expired");
