@@ -68,7 +68,8 @@ TAP = """async () => {
 
 PING = """async (key) => {
   const start = performance.now();
-  const answer = await fetch('/api/v1/ping', {headers: {Authorization: 'Bearer ' + key}, cache: 'no-store'});
+  const headers = {Authorization: 'Bearer ' + key};
+  const answer = await fetch('/api/v1/ping', {headers, cache: 'no-store'});
   await answer.text();
   return performance.now() - start;
 }"""
@@ -92,9 +93,13 @@ WATCH = """() => {
   const before = badge().dataset.available;
   const observer = new MutationObserver(() => {
     const now = badge();
-    if (now && now.dataset.available !== before) { window.__seen = Date.now(); observer.disconnect(); }
+    if (now && now.dataset.available !== before) {
+      window.__seen = Date.now();
+      observer.disconnect();
+    }
   });
-  observer.observe(document.querySelector('.stock-block'), {subtree: true, childList: true, attributes: true});
+  const options = {subtree: true, childList: true, attributes: true};
+  observer.observe(document.querySelector('.stock-block'), options);
 }"""
 
 
@@ -260,7 +265,7 @@ def lighthouse(shop: DemoShop) -> dict[str, Any]:
                     "--output=json",
                     f"--output-path={report}",
                     "--quiet",
-                ],  # fmt: skip
+                ],
                 check=True,
                 timeout=300,
                 env={**os.environ, "CHROME_PATH": str(CHROMIUM)},
