@@ -48,6 +48,9 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(apidocs_bp)
 
     app.register_blueprint(tracker_bp)
+    from store_api.tablet.routes import bp as tablet_bp
+
+    app.register_blueprint(tablet_bp)
     errors.init_app(app)
     cli.init_app(app)
 
@@ -72,6 +75,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
     from store_api.system.routes import blp as system_blp
+    from store_api.tablets.routes import blp as tablets_blp
     from store_api.webhooks.routes import blp as webhooks_blp
 
     for blueprint in (
@@ -90,5 +94,6 @@ def _register_blueprints(api: Api) -> None:
         sensors_blp,
         clickstream_blp,
         analytics_blp,
+        tablets_blp,
     ):
         api.register_blueprint(blueprint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from store_api import context, db
+from store_api import context, db, idempotency
 from store_api.analytics.cli import analytics_cli
 from store_api.backups.cli import backup, restore
 from store_api.catalog import importer
@@ -25,6 +26,8 @@ from store_api.recommendations.cli import recommender_cli, seed_sales
 from store_api.search.cli import load_demo_synonyms_once, search_cli
 from store_api.shelves.cli import alerts_cli, seed_planogram
 from store_api.stock import service as stock
+from store_api.tablets import service as tablets
+from store_api.tablets.cli import tablets_cli
 from store_api.webhooks.cli import webhooks_cli
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -231,13 +234,26 @@ def _rotate_demo_keys() -> None:
 @reservations_cli.command("expire")
 @click.option("--every", type=int, default=0, help="Keep running, sweeping every N seconds.")
 def reservations_expire(every: int) -> None:
-    """Release reservations past their expiry (once, or every N seconds)."""
+    """Release reservations past their expiry (once, or every N seconds).
+
+    Also forgets Idempotency-Key answers older than IDEMPOTENCY_RETENTION_SECONDS (24 h) and
+    failed tablet pairing attempts that no longer count.
+    """
+    retention = dt.timedelta(seconds=current_app.config["IDEMPOTENCY_RETENTION_SECONDS"])
+    attempts_window = dt.timedelta(seconds=current_app.config["PAIRING_WINDOW_SECONDS"])
     while True:
         session = db.get_session()
+        now = context.now()
         with db.write(session):
-            released = stock.expire_due(session, now=context.now(), policy=context.policy())
+            released = stock.expire_due(session, now=now, policy=context.policy())
+        with db.write(session):
+            forgotten = idempotency.purge(session, older_than=now - retention)
+            tablets.purge_attempts(session, older_than=now - attempts_window)
         if released or not every:
             click.echo(f"{released} expired reservation(s) released.")
+        if forgotten:
+            hours = retention.total_seconds() / 3600
+            click.echo(f"{forgotten} idempotency key(s) older than {hours:g} h forgotten.")
         if not every:
             return
         time.sleep(every)
@@ -291,6 +307,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(alerts_cli)
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_browsing)
+    app.cli.add_command(tablets_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(backup)
     app.cli.add_command(restore)

@@ -16,6 +16,7 @@ from store_api.analytics.models import (
 from store_api.catalog.models import Product
 from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
 from store_api.events.models import Event, EventCounter
+from store_api.idempotency import IdempotentRequest
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.recommendations.models import RecommendationEvent
@@ -32,6 +33,7 @@ from store_api.shelves.models import (
     Zone,
 )
 from store_api.stock.models import Reservation, StockLevel, StockMovement
+from store_api.tablets.models import PairingAttempt, PairingCode, Tablet
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -47,11 +49,14 @@ __all__ = [
     "Event",
     "EventCounter",
     "HelpAlert",
+    "IdempotentRequest",
     "LabelFeed",
     "LabelState",
     "Lane",
     "Order",
     "OrderLine",
+    "PairingAttempt",
+    "PairingCode",
     "Product",
     "PurchaseTime",
     "RecommendationEvent",
@@ -67,6 +72,7 @@ __all__ = [
     "StockLevel",
     "StockMovement",
     "Synonym",
+    "Tablet",
     "Visit",
     "VisitFacts",
     "VisitProduct",
