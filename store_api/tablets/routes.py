@@ -36,7 +36,7 @@ def pairing_secret(app: Flask) -> str:
     """The key of the codes' HMAC: SECRET_KEY, else the instance's generated secret."""
     secret: str | None = app.config.get("SECRET_KEY")
     if not secret:
-        from store_api.analytics.dashboard import instance_secret_key
+        from store_api.dashboard.core import instance_secret_key
 
         secret = app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     return secret
