@@ -23,4 +23,9 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("dashboard.overview", _l("Webshop"), ("dashboard.report_page",)),
     NavItem("dashboard.store", _l("In store")),
+    NavItem(
+        "dashboard.tablets",
+        _l("Tablets"),
+        ("dashboard.tablets_pair", "dashboard.tablets_revoke_confirm", "dashboard.tablets_revoke"),
+    ),
 ]
