@@ -77,6 +77,8 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_HEARTBEAT_SECONDS": 15.0,
     # A stream ends after this long; the client reconnects with Last-Event-ID, losing nothing.
     "STREAM_MAX_SECONDS": 300.0,
+    # An open stream re-checks its key this often: a revoked tablet's stream ends within it.
+    "STREAM_KEY_CHECK_SECONDS": 1.0,
     # Open streams per gunicorn worker; beyond it, 503 with Retry-After (keeps threads for the API).
     "STREAM_MAX_PER_WORKER": 8,
     # Trained recommender artifacts; empty means "<instance>/recommender".

@@ -24,4 +24,9 @@ NAV: list[NavItem] = [
     NavItem("dashboard.overview", _l("Webshop"), ("dashboard.report_page",)),
     NavItem("dashboard.store", _l("In store")),
     NavItem("dashboard.search_page", _l("Search"), ("dashboard.synonym_edit",)),
+    NavItem(
+        "dashboard.tablets",
+        _l("Tablets"),
+        ("dashboard.tablets_pair", "dashboard.tablets_revoke_confirm", "dashboard.tablets_revoke"),
+    ),
 ]
