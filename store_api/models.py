@@ -13,7 +13,7 @@ from store_api.analytics.models import (
     VisitSearch,
     VisitSwap,
 )
-from store_api.catalog.models import Product
+from store_api.catalog.models import CategorySheet, Product, ProductSheet
 from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
 from store_api.events.models import Event, EventCounter
 from store_api.keys.models import ApiKey
@@ -31,10 +31,12 @@ from store_api.shelves.models import (
     Zone,
 )
 from store_api.stock.models import Reservation, StockLevel, StockMovement
+from store_api.suppliers.models import FeedImport, Supplier, SupplierOffer
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiKey",
+    "CategorySheet",
     "ClickEvent",
     "DailyFee",
     "DailyProduct",
@@ -45,6 +47,7 @@ __all__ = [
     "DiscrepancyFeed",
     "Event",
     "EventCounter",
+    "FeedImport",
     "HelpAlert",
     "LabelFeed",
     "LabelState",
@@ -52,6 +55,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Product",
+    "ProductSheet",
     "PurchaseTime",
     "RecommendationEvent",
     "Reservation",
@@ -63,6 +67,8 @@ __all__ = [
     "ShelfMovement",
     "StockLevel",
     "StockMovement",
+    "Supplier",
+    "SupplierOffer",
     "Visit",
     "VisitFacts",
     "VisitProduct",
