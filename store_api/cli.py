@@ -17,6 +17,7 @@ from store_api.analytics.cli import analytics_cli
 from store_api.catalog import importer
 from store_api.catalog import service as catalog
 from store_api.clickstream.seed import seed_browsing
+from store_api.errors import DomainError
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.recommendations.cli import recommender_cli, seed_sales
@@ -153,18 +154,21 @@ def _import_catalog(
         )
     session = db.get_session()
     report = importer.ImportReport(errors=errors)
-    with (
-        db.write(session),
-        click.progressbar(length=len(rows), label="Importing", file=None) as bar,
-    ):
-        for chunk in importer.chunks(rows, 50):
-            part = importer.import_rows(
-                session, chunk, actor=actor, now=context.now(), policy=policy
-            )
-            report.created += part.created
-            report.updated += part.updated
-            report.units_added += part.units_added
-            bar.update(len(chunk))
+    try:
+        with (
+            db.write(session),
+            click.progressbar(length=len(rows), label="Importing", file=None) as bar,
+        ):
+            for chunk in importer.chunks(rows, 50):
+                part = importer.import_rows(
+                    session, chunk, actor=actor, now=context.now(), policy=policy
+                )
+                report.created += part.created
+                report.updated += part.updated
+                report.units_added += part.units_added
+                bar.update(len(chunk))
+    except DomainError as error:  # e.g. a GTIN another product already carries
+        raise click.ClickException(f"{error.message} Nothing imported.") from error
     return report
 
 

@@ -33,6 +33,7 @@ class ErrorCode(enum.StrEnum):
     PRODUCT_NOT_FOUND = "product_not_found"
     SKU_ALREADY_EXISTS = "sku_already_exists"
     PRODUCT_INACTIVE = "product_inactive"
+    GTIN_ALREADY_EXISTS = "gtin_already_exists"
     # stock
     UNKNOWN_LOCATION = "unknown_location"
     INSUFFICIENT_STOCK = "insufficient_stock"

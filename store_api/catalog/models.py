@@ -21,6 +21,8 @@ class Product(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
+    # The barcode (GTIN-8/12/13/14, digits only, check digit verified); unique when set.
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     name: Mapped[str]
     description: Mapped[str] = mapped_column(Text, default="")
     brand: Mapped[str] = mapped_column(String(120), default="")

@@ -22,6 +22,7 @@ def product_payload(product: Product) -> dict[str, Any]:
     """A product as events carry it."""
     return {
         "sku": product.sku,
+        "gtin": product.gtin,
         "name": product.name,
         "brand": product.brand,
         "category": product.category,
@@ -36,6 +37,7 @@ def product_payload(product: Product) -> dict[str, Any]:
 
 
 EDITABLE_FIELDS = (
+    "gtin",
     "name",
     "description",
     "brand",
@@ -56,7 +58,14 @@ def normalize(text: str) -> str:
 
 
 def _search_text(product: Product) -> str:
-    parts = (product.sku, product.name, product.brand, product.category, product.colour)
+    parts = (
+        product.sku,
+        product.gtin,
+        product.name,
+        product.brand,
+        product.category,
+        product.colour,
+    )
     return normalize(" ".join(p for p in parts if p))
 
 
@@ -65,6 +74,19 @@ def get_product(session: Session, sku: str) -> Product:
     if product is None:
         raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, f"No product with SKU {sku}.", {"sku": sku})
     return product
+
+
+def _check_gtin_free(session: Session, gtin: str | None, sku: str) -> None:
+    """A barcode names one product: refuse one that another SKU already carries."""
+    if gtin is None:
+        return
+    owner = session.scalars(select(Product.sku).where(Product.gtin == gtin)).first()
+    if owner is not None and owner != sku:
+        raise Conflict(
+            ErrorCode.GTIN_ALREADY_EXISTS,
+            f"GTIN {gtin} already belongs to {owner}.",
+            {"gtin": [f"Already used by {owner}."], "sku": owner},
+        )
 
 
 def create_product(
@@ -76,6 +98,7 @@ def create_product(
         raise Conflict(
             ErrorCode.SKU_ALREADY_EXISTS, f"A product with SKU {sku} already exists.", {"sku": sku}
         )
+    _check_gtin_free(session, data.get("gtin"), sku)
     product = Product(sku=sku, created_at=now, updated_at=now)
     for field in EDITABLE_FIELDS:
         if field in data:
@@ -101,6 +124,8 @@ def update_product(
 ) -> Product:
     product = get_product(session, sku)
     changed = [f for f in EDITABLE_FIELDS if f in changes and getattr(product, f) != changes[f]]
+    if "gtin" in changed:
+        _check_gtin_free(session, changes["gtin"], sku)
     for field in changed:
         setattr(product, field, changes[field])
     if not changed:
@@ -143,6 +168,7 @@ def search_products(
     session: Session,
     *,
     q: str | None = None,
+    gtin: str | None = None,
     category: str | None = None,
     brand: str | None = None,
     colour: str | None = None,
@@ -156,6 +182,8 @@ def search_products(
     if q:
         for term in normalize(q).split():
             stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
+    if gtin is not None:
+        stmt = stmt.where(Product.gtin == gtin)
     for column, wanted in (
         (Product.category, category),
         (Product.brand, brand),
