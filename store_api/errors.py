@@ -52,6 +52,19 @@ class ErrorCode(enum.StrEnum):
     ALERT_NOT_FOUND = "alert_not_found"
     # event stream
     TOO_MANY_STREAMS = "too_many_streams"
+    # suppliers and feeds
+    SUPPLIER_NOT_FOUND = "supplier_not_found"
+    SUPPLIER_ALREADY_EXISTS = "supplier_already_exists"
+    FEED_NOT_FOUND = "feed_not_found"
+    FEED_NOT_APPLICABLE = "feed_not_applicable"
+    FEED_STALE = "feed_stale"
+    FEED_HAS_REJECTED_LINES = "feed_has_rejected_lines"
+    FEED_TOO_LARGE = "feed_too_large"
+    # product sheets
+    SHEET_INCOMPLETE = "sheet_incomplete"
+    SHEET_WRONG_STATE = "sheet_wrong_state"
+    PRODUCT_NOT_PUBLISHED = "product_not_published"
+    INVALID_TEMPLATE = "invalid_template"
 
 
 class DomainError(Exception):

@@ -61,7 +61,7 @@ class _Handler(ContentHandler):
         self.locator = locator
 
     def _line(self) -> int:
-        return self.locator.getLineNumber() if self.locator is not None else 0
+        return (self.locator.getLineNumber() or 0) if self.locator is not None else 0
 
     def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802
         tag = _local(name)
@@ -122,7 +122,9 @@ class _Handler(ContentHandler):
 # BMEcat 1.2 files often name their DTD (``<!DOCTYPE BMECAT SYSTEM "bmecat_new_catalog.dtd">``).
 # Without an internal subset it declares nothing; it is blanked (same length, so line numbers
 # hold) rather than refused. Any DOCTYPE with ``[...]`` still goes to the parser and is refused.
-_PLAIN_DOCTYPE = re.compile(rb"<!DOCTYPE\s+[\w.:-]+\s+(?:SYSTEM|PUBLIC)(?:\s+(?:\"[^\"<>\[]*\"|'[^'<>\[]*'))+\s*>")
+_PLAIN_DOCTYPE = re.compile(
+    rb"<!DOCTYPE\s+[\w.:-]+\s+(?:SYSTEM|PUBLIC)(?:\s+(?:\"[^\"<>\[]*\"|'[^'<>\[]*'))+\s*>"
+)
 
 
 def _blank(match: re.Match[bytes]) -> bytes:
@@ -140,7 +142,7 @@ def read(data: bytes) -> Table:
         line = handler._line()
         raise FeedRefused(Problem("xml_forbidden", line=line, params={"line": line})) from exc
     except SAXParseException as exc:
-        line = exc.getLineNumber()
+        line = exc.getLineNumber() or 0
         detail = str(exc.getMessage())[:120]
         raise FeedRefused(
             Problem("xml_malformed", line=line, params={"line": line, "detail": detail})

@@ -35,7 +35,9 @@ def decode(data: bytes) -> tuple[str, str]:
                 return data[len(bom) :].decode(name), "utf-16"
             except UnicodeDecodeError as exc:
                 line = data[: exc.start].decode(name, "replace").count("\n") + 1
-                raise FeedRefused(Problem("bad_encoding", line=line, params={"line": line})) from exc
+                raise FeedRefused(
+                    Problem("bad_encoding", line=line, params={"line": line})
+                ) from exc
     nul = data.find(b"\x00")
     if nul >= 0:
         line = _line_of(data, nul)
@@ -113,7 +115,11 @@ def read(data: bytes) -> Table:
             )
             continue
         check_size(len(table.records) + 1)
-        cells = {name: value.strip()[: MAX_CELL + 1] for name, value in zip(header, row) if name}
+        cells = {
+            name: value.strip()[: MAX_CELL + 1]
+            for name, value in zip(header, row, strict=True)
+            if name
+        }
         table.records.append(Record(start, cells))
     if header is None:
         raise FeedRefused(Problem("empty_file"))

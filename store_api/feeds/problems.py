@@ -79,12 +79,11 @@ MESSAGES: dict[str, str] = {
     "bad_url": "Line %(line)s, column %(column)s: %(value)s is not an http(s) address.",
     "too_long": "Line %(line)s, column %(column)s: longer than %(limit)s characters.",
     "bad_text": "Line %(line)s, column %(column)s: the text holds control characters.",
-    "unknown_availability": (
-        "Line %(line)s, column %(column)s: unknown availability %(value)s."
-    ),
+    "unknown_availability": ("Line %(line)s, column %(column)s: unknown availability %(value)s."),
     "unknown_unit": "Line %(line)s, column %(column)s: unknown unit %(value)s.",
     "duplicate_line": "Line %(line)s repeats supplier reference %(value)s of line %(first)s.",
     "duplicate_gtin": "Line %(line)s repeats GTIN %(value)s of line %(first)s.",
+    "same_product": "Line %(line)s describes product %(sku)s, already given by line %(first)s.",
     "gtin_taken": (
         "Line %(line)s: GTIN %(value)s already belongs to product %(sku)s, "
         "not to the product this line matches (%(matched)s)."

@@ -60,7 +60,7 @@ def read(data: bytes) -> Table:
                 table.columns = header
                 continue
             record = Record(line, {})
-            for name, cell in zip(header, cells):
+            for name, cell in zip(header, cells, strict=False):
                 if not name:
                     continue
                 if getattr(cell, "data_type", None) == "f":
