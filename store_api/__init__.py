@@ -63,6 +63,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
     from store_api.recommendations.routes import blp as recommendations_blp
+    from store_api.search.routes import blp as search_blp
     from store_api.shelves.routes import alerts_blp, sensors_blp
     from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
@@ -72,6 +73,7 @@ def _register_blueprints(api: Api) -> None:
 
     for blueprint in (
         system_blp,
+        search_blp,  # before the catalog: /products/suggest is not a SKU
         catalog_blp,
         stock_blp,
         reservations_blp,

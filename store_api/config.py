@@ -50,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between sweeps of expired reservations by `flask reservations expire --every`.
     "EXPIRY_SWEEP_SECONDS": 30,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # API searches are counted in memory and written for the Site search report this often.
+    "SEARCH_STATS_FLUSH_SECONDS": 5.0,
     # Webhook delivery (flask webhooks deliver).
     "WEBHOOK_RETRY_BASE_SECONDS": 5.0,
     "WEBHOOK_RETRY_MAX_SECONDS": 3600.0,

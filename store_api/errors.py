@@ -50,6 +50,9 @@ class ErrorCode(enum.StrEnum):
     # shelves
     LANE_NOT_FOUND = "lane_not_found"
     ALERT_NOT_FOUND = "alert_not_found"
+    # search
+    SYNONYM_NOT_FOUND = "synonym_not_found"
+    SYNONYM_ALREADY_EXISTS = "synonym_already_exists"
     # event stream
     TOO_MANY_STREAMS = "too_many_streams"
     # suppliers and feeds

@@ -19,6 +19,7 @@ from store_api.events.models import Event, EventCounter
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.recommendations.models import RecommendationEvent
+from store_api.search.models import SearchDay, SearchState, Synonym
 from store_api.sensors.models import DeadLetter, SensorDevice, SensorEvent, SeqGap
 from store_api.shelves.models import (
     DiscrepancyFeed,
@@ -60,6 +61,8 @@ __all__ = [
     "RecommendationEvent",
     "Reservation",
     "RollupState",
+    "SearchDay",
+    "SearchState",
     "SensorDevice",
     "SensorEvent",
     "SeqGap",
@@ -69,6 +72,7 @@ __all__ = [
     "StockMovement",
     "Supplier",
     "SupplierOffer",
+    "Synonym",
     "Visit",
     "VisitFacts",
     "VisitProduct",

@@ -5,7 +5,7 @@ import enum
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store_api.db import Base, utcnow
@@ -39,6 +39,8 @@ class Product(Base):
     # Lower-case, accent-free copy of the searchable fields: a seller typing
     # "refrigerateur" on a tablet finds "Réfrigérateur" on SQLite and PostgreSQL alike.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The search index generation of the last change (store_api.search.service.index_product).
+    search_generation: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

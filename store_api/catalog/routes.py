@@ -20,6 +20,7 @@ from store_api.catalog.schemas import (
     ProductUpdateSchema,
 )
 from store_api.keys.models import Role
+from store_api.search import stats as search_stats
 from store_api.stock import service as stock
 
 blp = Blueprint("products", __name__, url_prefix="/api/v1", description="The shop's catalog.")
@@ -48,16 +49,20 @@ class Products(MethodView):
     @blp.arguments(ProductQueryArgsSchema, location="query")
     @blp.response(200, ProductPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Search products (every word of `q` must match; accents and case are ignored)."""
+        """Find products: with `q`, the most relevant first (docs/search.md: typos, plurals,
+        synonyms, model numbers, as you type); otherwise the catalogue by category and name."""
         session = db.get_session()
         with db.read(session):
             found = service.search_products(session, **args)
             items = _with_stock(found.items)
+        if args.get("q") and args["page"] == 1 and "gtin" not in args:
+            search_stats.count(session, args["q"], found.total, found.correction)
         return {
             "items": items,
             "page": args["page"],
             "page_size": args["page_size"],
             "total": found.total,
+            "correction": found.correction,
         }
 
     @require(*EDITORS)

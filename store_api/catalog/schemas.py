@@ -137,10 +137,28 @@ class ProductQueryArgsSchema(PageArgsSchema):
         load_default=False, metadata={"description": "Only products with units available."}
     )
     include_inactive = fields.Boolean(load_default=False)
+    boost_in_stock = fields.Boolean(
+        load_default=False,
+        metadata={"description": "With q: among equally relevant products, available ones first."},
+    )
+    sort = fields.String(
+        validate=validate.OneOf(("relevance", "name", "price", "-price")),
+        metadata={
+            "description": "relevance (the default with q), name, price or -price; without q "
+            "the list goes by category and name unless sort says otherwise."
+        },
+    )
 
 
 class ProductPageSchema(PageSchema):
     items = fields.List(fields.Nested(ProductSchema))
+    correction = fields.String(
+        allow_none=True,
+        metadata={
+            "description": 'With q: "did you mean", the query as it was read when a word was '
+            "found only through a typo (e.g. whirpool -> whirlpool); null otherwise."
+        },
+    )
 
 
 class CategorySchema(Schema):

@@ -16,6 +16,7 @@ from store_api.catalog.models import Product
 from store_api.errors import Conflict, ErrorCode, NotFound
 from store_api.events import service as events
 from store_api.events.service import EventType, NewEvent
+from store_api.search import service as search
 from store_api.stock.models import StockLevel
 
 
@@ -60,18 +61,6 @@ def normalize(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _search_text(product: Product) -> str:
-    parts = (
-        product.sku,
-        product.gtin,
-        product.name,
-        product.brand,
-        product.category,
-        product.colour,
-    )
-    return normalize(" ".join(p for p in parts if p))
-
-
 def get_product(session: Session, sku: str) -> Product:
     product = session.scalars(select(Product).where(Product.sku == sku)).one_or_none()
     if product is None:
@@ -106,8 +95,8 @@ def create_product(
     for field in EDITABLE_FIELDS:
         if field in data:
             setattr(product, field, data[field])
-    product.search_text = _search_text(product)
     session.add(product)
+    search.index_product(session, product)
     session.flush()
     session.add_all(
         StockLevel(product_id=product.id, location=loc, on_hand=0, reserved=0, updated_at=now)
@@ -133,7 +122,7 @@ def update_product(
         setattr(product, field, changes[field])
     if not changed:
         return product
-    product.search_text = _search_text(product)
+    search.index_product(session, product)
     product.updated_at = now
     session.flush()
     kind = (
@@ -232,7 +221,9 @@ def create_products(
         values.update({f: data[f] for f in EDITABLE_FIELDS if f in data})
         # Plain objects, not ORM instances: a feed creates tens of thousands at once.
         product = SimpleNamespace(**values)
-        values["search_text"] = _search_text(product)  # type: ignore[arg-type]
+        search.index_product(session, product)  # type: ignore[arg-type]
+        values["search_text"] = product.search_text
+        values["search_generation"] = product.search_generation
         rows.append(values)
         payload = product_payload(product)  # type: ignore[arg-type]
         new_events.append(NewEvent(EventType.PRODUCT_CREATED, payload, sku=values["sku"]))
@@ -292,7 +283,7 @@ def update_products(
         product = products[sku]
         for field in changed:
             setattr(product, field, changes[sku][field])
-        product.search_text = _search_text(product)
+        search.index_product(session, product)
         product.updated_at = now
         kind = (
             EventType.PRODUCT_DEACTIVATED
@@ -324,6 +315,14 @@ def _spellings(session: Session, column: Any, wanted: str) -> list[str]:
 class SearchResult:
     items: list[Product]
     total: int
+    correction: str | None = None
+
+
+_LIST_ORDERS = {
+    "name": (Product.name, Product.sku),
+    "price": (Product.price, Product.category, Product.name, Product.sku),
+    "-price": (Product.price.desc(), Product.category, Product.name, Product.sku),
+}
 
 
 def search_products(
@@ -336,14 +335,34 @@ def search_products(
     colour: str | None = None,
     include_inactive: bool = False,
     in_stock: bool = False,
+    boost_in_stock: bool = False,
+    sort: str | None = None,
     page: int = 1,
     page_size: int = 20,
 ) -> SearchResult:
-    """Every word of ``q`` must appear in the SKU, name, brand, category or colour."""
+    """Products matching ``q`` best first (see store_api.search), or the catalogue listed.
+
+    ``sort`` (name, price, -price) orders the same matches otherwise; without ``q`` the list
+    goes by category, name and SKU unless ``sort`` says otherwise.
+    """
+    if q and q.strip() and gtin is None:
+        hits = search.search(
+            session,
+            q,
+            category=category,
+            brand=brand,
+            colour=colour,
+            include_inactive=include_inactive,
+            in_stock=in_stock,
+            boost_in_stock=boost_in_stock,
+            sort=sort or "relevance",
+            page=page,
+            page_size=page_size,
+        )
+        rows = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(hits.ids)))}
+        items = [rows[i] for i in hits.ids if i in rows]
+        return SearchResult(items=items, total=hits.total, correction=hits.correction)
     stmt = select(Product)
-    if q:
-        for term in normalize(q).split():
-            stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
     if gtin is not None:
         stmt = stmt.where(Product.gtin == gtin)
     for column, wanted in (
@@ -359,12 +378,11 @@ def search_products(
         in_stock_ids = select(StockLevel.product_id).where(StockLevel.on_hand > StockLevel.reserved)
         stmt = stmt.where(Product.id.in_(in_stock_ids))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = session.scalars(
-        stmt.order_by(Product.category, Product.name, Product.sku)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+    order = _LIST_ORDERS.get(sort or "", (Product.category, Product.name, Product.sku))
+    page_items = session.scalars(
+        stmt.order_by(*order).limit(page_size).offset((page - 1) * page_size)
     ).all()
-    return SearchResult(items=list(items), total=total)
+    return SearchResult(items=list(page_items), total=total)
 
 
 def list_categories(session: Session) -> list[tuple[str, int]]:
