@@ -68,6 +68,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
+    from store_api.suppliers.routes import blp as suppliers_blp
     from store_api.system.routes import blp as system_blp
     from store_api.webhooks.routes import blp as webhooks_blp
 
@@ -87,5 +88,6 @@ def _register_blueprints(api: Api) -> None:
         sensors_blp,
         clickstream_blp,
         analytics_blp,
+        suppliers_blp,
     ):
         api.register_blueprint(blueprint)
