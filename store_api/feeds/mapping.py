@@ -17,6 +17,8 @@ A profile (saved per supplier, JSON; docs/suppliers.md) says:
   empty fields are always filled).
 * ``markup``: selling price = purchase price x markup, for new products without a price.
 * ``decimal``: ``auto`` (default), ``,`` or ``.``.
+* ``auto_apply``: a file picked up from the inbox is applied at once when no line is
+  rejected (default false: it waits as a dry run for the owner).
 """
 
 from __future__ import annotations
@@ -176,6 +178,7 @@ DEFAULT_PROFILE: dict[str, Any] = {
     "overwrite": [],
     "markup": None,
     "decimal": "auto",
+    "auto_apply": False,
 }
 
 
@@ -192,6 +195,8 @@ def check_profile(profile: Mapping[str, Any]) -> dict[str, list[str]]:
     """Errors by field name (English, for the API); empty when the profile is usable."""
     errors: dict[str, list[str]] = {}
     columns = profile.get("columns") or {}
+    if not isinstance(columns, dict):
+        return {"columns": ["An object: source column -> target."]}
     targets = [t for t in columns.values() if t != "ignore"]
     for source, target in columns.items():
         if not isinstance(target, str) or not (
@@ -224,6 +229,13 @@ def check_profile(profile: Mapping[str, Any]) -> dict[str, list[str]]:
                 raise ValueError
         except (ArithmeticError, ValueError):
             errors["markup"] = ["A positive number such as 1.35."]
+    for flag in ("create", "auto_apply"):
+        if not isinstance(profile.get(flag, False), bool):
+            errors[flag] = ["true or false."]
+    if not isinstance(profile.get("categories") or {}, dict) or not all(
+        isinstance(v, str) and 0 < len(v) <= 120 for v in (profile.get("categories") or {}).values()
+    ):
+        errors["categories"] = ["An object: supplier category -> shop category (120 characters)."]
     if profile.get("decimal", "auto") not in ("auto", ",", "."):
         errors["decimal"] = ["auto, ',' or '.'."]
     return errors

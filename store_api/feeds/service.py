@@ -106,12 +106,7 @@ def dry_run(
     )
     try:
         if len(data) > max_bytes:
-            raise FeedRefused(
-                Problem(
-                    "too_large",
-                    params={"size_mb": _mb(len(data)), "limit_mb": _mb(max_bytes)},
-                )
-            )
+            raise FeedRefused(too_large(len(data), max_bytes))
         reading = _read(session, supplier, data, fmt, profile or supplier.mapping)
     except FeedRefused as refused:
         record.status = FeedStatus.REFUSED
@@ -136,6 +131,45 @@ def dry_run(
 
 def _mb(size: int) -> str:
     return f"{size / 1_000_000:.1f}".rstrip("0").rstrip(".")
+
+
+def refuse(
+    session: Session,
+    supplier_code: str,
+    filename: str,
+    problem: Problem,
+    *,
+    size: int,
+    source: str,
+    actor: str,
+    now: dt.datetime,
+) -> FeedImport:
+    """Record a file refused before it was read (an inbox file over the size limit)."""
+    supplier = get_supplier(session, supplier_code)
+    record = FeedImport(
+        supplier_id=supplier.id,
+        filename=Path(filename).name[:255] or "feed",
+        format=detect_format(filename, b""),
+        source=source,
+        sha256="",
+        size=size,
+        content=b"",
+        detected={},
+        mapping={},
+        summary={},
+        entries=[],
+        status=FeedStatus.REFUSED,
+        problem=problem.as_dict(),
+        created_by=actor,
+        created_at=now,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def too_large(size: int, max_bytes: int) -> Problem:
+    return Problem("too_large", params={"size_mb": _mb(size), "limit_mb": _mb(max_bytes)})
 
 
 def get_import(session: Session, import_id: int, *, with_entries: bool = False) -> FeedImport:

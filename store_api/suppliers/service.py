@@ -172,3 +172,21 @@ def availability_for(session: Session, skus: Sequence[str]) -> dict[str, Supplie
             )
             result[sku] = SupplierAvailability(False, availability, None, len(options))
     return result
+
+
+def describe_availability(found: SupplierAvailability, locale: str) -> str:
+    """For people next to the shop's stock: "commandable, livré sous 3 jours"."""
+    from store_api.i18n import plural, text
+
+    if found.orderable and found.lead_days is not None:
+        return plural(
+            locale,
+            "orderable, delivered within %(num)s day",
+            "orderable, delivered within %(num)s days",
+            found.lead_days,
+        )
+    if found.orderable:
+        return text(locale, "orderable from the supplier")
+    if found.availability == Availability.DISCONTINUED:
+        return text(locale, "discontinued by the supplier")
+    return text(locale, "out of stock at the supplier")
