@@ -58,6 +58,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 def _register_blueprints(api: Api) -> None:
     from store_api.analytics.routes import blp as analytics_blp
     from store_api.catalog.routes import blp as catalog_blp
+    from store_api.catalog.sheet_routes import blp as sheets_blp
     from store_api.clickstream.routes import blp as clickstream_blp
     from store_api.events.routes import blp as events_blp
     from store_api.events.stream import blp as stream_blp
@@ -89,5 +90,6 @@ def _register_blueprints(api: Api) -> None:
         clickstream_blp,
         analytics_blp,
         suppliers_blp,
+        sheets_blp,
     ):
         api.register_blueprint(blueprint)

@@ -21,6 +21,7 @@ from store_api.suppliers.models import FeedImport, Supplier
 from store_api.suppliers.schemas import (
     FeedApplySchema,
     FeedImportSchema,
+    FeedImportSummarySchema,
     FeedQueryArgsSchema,
     FeedUploadSchema,
     OfferPageSchema,
@@ -179,7 +180,7 @@ _OFFER_COLUMNS = (
 @blp.route("/suppliers/<string:code>/feeds")
 class SupplierFeeds(MethodView):
     @require(*BUYERS)
-    @blp.response(200, FeedImportSchema(many=True, exclude=("entries", "mapping", "detected")))
+    @blp.response(200, FeedImportSummarySchema(many=True))
     def get(self, code: str) -> list[dict[str, Any]]:
         """This supplier's feed imports, newest first (without their entries)."""
         session = db.get_session()

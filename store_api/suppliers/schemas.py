@@ -121,6 +121,26 @@ class EntryPageSchema(PageSchema):
     items = fields.List(fields.Nested(EntrySchema))
 
 
+class FeedImportSummarySchema(Schema):
+    """A feed import in a listing (no mapping, no entries)."""
+
+    id = fields.Integer()
+    supplier = fields.String()
+    filename = fields.String()
+    format = fields.String()
+    source = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    status = fields.String()
+    summary = fields.Dict()
+    problem = fields.Nested(ProblemSchema, allow_none=True)
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    applied_at = fields.DateTime(allow_none=True)
+    applied_by = fields.String(allow_none=True)
+    note = fields.String()
+
+
 class FeedImportSchema(Schema):
     id = fields.Integer()
     supplier = fields.String()
