@@ -261,16 +261,23 @@ def _problem(code: str, line: int, column: str, **params: Any) -> Problem:
     )
 
 
-def _formula_start(value: str) -> str | None:
-    """Spreadsheet formula or injection prefix (=, +, @, -letter): refused, never evaluated."""
+def _formula_start(value: str, numeric: bool) -> str | None:
+    """A spreadsheet formula or injection prefix (``=``, ``+``, ``-``, ``@``): refused, never
+    evaluated. In a number column a leading minus is a sign (a negative price is its own
+    problem)."""
     if not value:
         return None
     first = value[0]
-    if first in "=@" or (first == "+" and not value[1:2].isdigit()):
+    if first in "=@":
         return first
-    if first == "-" and value[1:2] and not (value[1].isdigit() or value[1] in " ,."):
-        return first
+    if first in "+-":
+        if numeric:
+            return None if _SIGNED_NUMBER.match(value) else first
+        return None if value[1:2] == " " else first
     return None
+
+
+_SIGNED_NUMBER = re.compile(r"^[+-][\d\s\u00a0\u202f.,]+(€|eur)?$", re.IGNORECASE)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -313,8 +320,8 @@ class LineReader:
             raw = record.cells.get(source, "")
             if not raw:
                 continue
-            start = _formula_start(raw)
-            if start is not None and not (start == "-" and target in NUMERIC):
+            start = _formula_start(raw, target in NUMERIC or target.startswith("attr:"))
+            if start is not None:
                 line.problems.append(_problem("formula", record.line, source, start=start))
                 continue
             if _has_control(raw):

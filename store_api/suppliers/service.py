@@ -176,15 +176,13 @@ def availability_for(session: Session, skus: Sequence[str]) -> dict[str, Supplie
 
 def describe_availability(found: SupplierAvailability, locale: str) -> str:
     """For people next to the shop's stock: "commandable, livré sous 3 jours"."""
-    from store_api.i18n import plural, text
+    from store_api.i18n import text
 
     if found.orderable and found.lead_days is not None:
-        return plural(
-            locale,
-            "orderable, delivered within %(num)s day",
-            "orderable, delivered within %(num)s days",
-            found.lead_days,
-        )
+        # Two msgids, not ngettext: the catalogue checks compare singular texts only.
+        if found.lead_days <= 1:
+            return text(locale, "orderable, delivered within %(days)s day", days=found.lead_days)
+        return text(locale, "orderable, delivered within %(days)s days", days=found.lead_days)
     if found.orderable:
         return text(locale, "orderable from the supplier")
     if found.availability == Availability.DISCONTINUED:
