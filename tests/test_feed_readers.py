@@ -148,7 +148,7 @@ def test_xlsx_numbers_text_and_formulas() -> None:
         [
             ["Référence", "Libellé", "Prix public TTC", "Stock"],
             ["EL-1", "Hotte aspirante", 89.9, 12],
-            ["EL-2", "=HYPERLINK(\"http://evil\",\"x\")", 10, 1],
+            ["EL-2", '=HYPERLINK("http://evil","x")', 10, 1],
         ]
     )
 

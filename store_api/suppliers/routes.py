@@ -195,7 +195,10 @@ class SupplierFeeds(MethodView):
         """Dry run: read a supplier file (CSV, XLSX, BMEcat) and return its diff; nothing
         in the catalog changes. A file that cannot be read is recorded as `refused`."""
         upload = files["file"]
-        data = upload.read()
+        try:
+            data = upload.read()
+        finally:
+            upload.close()  # a large upload sits in a temporary file
         session = db.get_session()
         with db.write(session):
             record = feeds.dry_run(
