@@ -127,8 +127,23 @@ def _profile(**extra: Any) -> dict[str, Any]:
     return {**CSV_PROFILE, **extra}
 
 
-ROW = ["DR1", supplier_feeds.gtin13(1), "Bosch", "WGG244", "Lave-linge hublot Bosch 9 kg",
-       "LAVAGE FRONTAL", "Blanc", "412,50", "749,00", "3", "2", "9", "1 400", "A", "598"]  # fmt: skip
+ROW = [
+    "DR1",
+    supplier_feeds.gtin13(1),
+    "Bosch",
+    "WGG244",
+    "Lave-linge hublot Bosch 9 kg",
+    "LAVAGE FRONTAL",
+    "Blanc",
+    "412,50",
+    "749,00",
+    "3",
+    "2",
+    "9",
+    "1 400",
+    "A",
+    "598",
+]
 
 
 def test_changes_are_shown_field_by_field_then_applied(

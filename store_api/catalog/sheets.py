@@ -233,7 +233,8 @@ def render(template: str, product: Product) -> str:
             if filled is None:
                 return ""
             out.append(filled)
-    return " ".join("".join(out).split())
+    # Collapse the spaces an empty optional part leaves (not the narrow no-break ones of numbers).
+    return re.sub(r"[ \t\n]{2,}", " ", "".join(out)).strip()
 
 
 def description(product: Product, rule: Rule) -> tuple[str, bool]:
