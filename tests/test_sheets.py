@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from defusedxml import ElementTree as ET
+from defusedxml import ElementTree as SafeXml
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -195,7 +195,7 @@ def test_json_ld_and_the_merchant_feed_show_published_products_only(
 
     feed = client.get("/api/v1/channels/merchant-feed", headers=webshop)
     assert feed.mimetype == "application/rss+xml"
-    items = ET.fromstring(feed.data).findall("channel/item")
+    items = SafeXml.fromstring(feed.data).findall("channel/item")
     assert [i.findtext(f"{G}id") for i in items] == ["LL-1"]
     item = items[0]
     assert item.findtext(f"{G}price") == "749.00 EUR"
@@ -223,7 +223,7 @@ def test_with_no_stock_a_supplier_that_can_deliver_makes_it_a_back_order(
         "/api/v1/products/DISTRILEC-DR1/jsonld", headers=keys.headers(Role.WEBSHOP)
     ).get_json(force=True)
     feed = client.get("/api/v1/channels/merchant-feed", headers=keys.headers(Role.WEBSHOP))
-    item = ET.fromstring(feed.data).find("channel/item")
+    item = SafeXml.fromstring(feed.data).find("channel/item")
 
     assert data["offers"]["availability"] == "https://schema.org/BackOrder"
     assert data["offers"]["deliveryLeadTime"]["value"] == 3
