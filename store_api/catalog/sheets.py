@@ -37,7 +37,7 @@ DEFAULT_REQUIRED: dict[str, list[str]] = {
 DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "Lave-linge": {
         "attributes": ["capacite_kg", "essorage_tr_min", "classe_energie"],
-        "template": "Lave-linge {chargement|lower} {capacite_kg} kg[, essorage {essorage_tr_min} "
+        "template": "Lave-linge[ {chargement|lower}] {capacite_kg} kg[, essorage {essorage_tr_min} "
         "tr/min][, classe énergétique {classe_energie}][, {largeur_cm} cm de large].",
     },
     "Sèche-linge": {

@@ -57,6 +57,7 @@ TARGETS = {
     "lead_days": _l("lead time (days)"),
     "image_url": _l("image address"),
     "ignore": _l("ignore"),
+    "attributes": _l("attributes"),
 }
 MISSING = {
     "keep": _l("keep them as they are"),
