@@ -72,6 +72,7 @@ bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements
 	$(BIN)/python -m bench.mqtt_ingest --backend sqlite
 	$(BIN)/python -m bench.mqtt_ingest --backend postgresql
 	$(BIN)/python -m bench.analytics
+	$(BIN)/python -m bench.feeds
 
 .PHONY: openapi
 openapi: $(STAMP) ## Write the OpenAPI document to openapi.json

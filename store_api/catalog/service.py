@@ -227,15 +227,12 @@ def create_products(
         rows.append(values)
         payload = product_payload(product)  # type: ignore[arg-type]
         new_events.append(NewEvent(EventType.PRODUCT_CREATED, payload, sku=values["sku"]))
+    # Plain executemany (RETURNING would send one row per statement on SQLite), then the ids.
+    session.connection().execute(insert(_products), rows)
     ids: dict[str, int] = {}
-    for part in _chunks(rows):
-        result = session.connection().execute(
-            insert(_products).returning(
-                _products.c.sku, _products.c.id, sort_by_parameter_order=True
-            ),
-            list(part),
-        )
-        ids.update({sku: pid for sku, pid in result})
+    for part in _chunks(skus):
+        found = session.execute(select(Product.sku, Product.id).where(Product.sku.in_(part)))
+        ids.update({sku: pid for sku, pid in found})
     session.connection().execute(
         insert(cast(Table, StockLevel.__table__)),
         [

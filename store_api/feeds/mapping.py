@@ -255,6 +255,37 @@ class FeedLine:
     problems: list[Problem] = field(default_factory=list)
 
 
+_MONEY = ("price", "purchase_price")
+
+
+def line_to_json(line: FeedLine) -> list[Any]:
+    """A compact, JSON-able form of a read line (stored with the dry run, see from_json)."""
+    product = {k: (str(v) if k in _MONEY else v) for k, v in line.product.items()}
+    offer = {k: (str(v) if k in _MONEY else v) for k, v in line.offer.items()}
+    problems = [p.as_dict() for p in line.problems]
+    return [
+        line.line,
+        line.supplier_sku,
+        line.gtin,
+        line.mpn,
+        product,
+        line.attributes,
+        offer,
+        problems,
+    ]
+
+
+def line_from_json(data: list[Any]) -> FeedLine:
+    number, ref, gtin, mpn, product, attributes, offer, problems = data
+    for values in (product, offer):
+        for key in _MONEY:
+            if key in values:
+                values[key] = Decimal(values[key])
+    return FeedLine(
+        number, ref, gtin, mpn, product, attributes, offer, [Problem.from_dict(p) for p in problems]
+    )
+
+
 def _problem(code: str, line: int, column: str, **params: Any) -> Problem:
     return Problem(
         code, line=line, column=column, params={"line": line, "column": column, **params}

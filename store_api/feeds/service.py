@@ -52,7 +52,14 @@ def read_table(data: bytes, fmt: str) -> Table:
 class Reading:
     table: Table
     profile: dict[str, Any]
+    lines: list[mapping.FeedLine]
     diff: diff.Diff
+
+    def stored_lines(self) -> dict[str, Any]:
+        return {
+            "lines": [mapping.line_to_json(line) for line in self.lines],
+            "problems": [p.as_dict() for p in self.table.problems],
+        }
 
 
 def _read(
@@ -66,7 +73,8 @@ def _read(
     lines = [reader.read(record) for record in table.records]
     table.detected["decimal"] = reader.decimal
     snapshot = diff.load_snapshot(session, supplier.id)
-    return Reading(table, full, diff.compute(supplier, full, lines, table.problems, snapshot))
+    compared = diff.compute(supplier, full, lines, table.problems, snapshot)
+    return Reading(table, full, lines, compared)
 
 
 def dry_run(
@@ -118,6 +126,7 @@ def dry_run(
         record.mapping = reading.profile
         record.summary = reading.diff.counts
         record.entries = reading.diff.stored_entries
+        record.lines = reading.stored_lines()
         record.fingerprint = reading.diff.fingerprint
         session.execute(
             update(FeedImport)
@@ -207,7 +216,7 @@ def apply_import(
     record = session.scalars(
         select(FeedImport)
         .where(FeedImport.id == import_id)
-        .options(undefer(FeedImport.content))
+        .options(undefer(FeedImport.lines))
         .with_for_update()
     ).one_or_none()
     if record is None:
@@ -220,26 +229,26 @@ def apply_import(
         )
     supplier = session.get(Supplier, record.supplier_id)
     assert supplier is not None
-    try:
-        reading = _read(session, supplier, record.content, record.format, record.mapping)
-    except FeedRefused as refused:  # the stored file read fine at the dry run
-        raise Conflict(
-            ErrorCode.FEED_STALE, "The feed no longer reads as it did; run it again.", {}
-        ) from refused
-    if reading.diff.fingerprint != record.fingerprint:
+    # The lines as the dry run read them, compared with the catalog as it is now.
+    stored = record.lines
+    lines = [mapping.line_from_json(data) for data in stored.get("lines", [])]
+    problems = [Problem.from_dict(p) for p in stored.get("problems", [])]
+    snapshot = diff.load_snapshot(session, supplier.id)
+    compared = diff.compute(supplier, record.mapping, lines, problems, snapshot)
+    if compared.fingerprint != record.fingerprint:
         raise Conflict(
             ErrorCode.FEED_STALE,
             "The catalog changed since this dry run; run the feed again and check the new diff.",
             {"id": import_id},
         )
-    rejected = reading.diff.rejected
+    rejected = compared.rejected
     if rejected and not skip_rejected:
         raise Conflict(
             ErrorCode.FEED_HAS_REJECTED_LINES,
             f"{rejected} line(s) are rejected; fix the file, or apply with skip_rejected.",
             {"id": import_id, "rejected": rejected},
         )
-    feed_apply.execute(session, supplier.id, reading.diff.plan, locations=locations, now=now)
+    feed_apply.execute(session, supplier.id, compared.plan, locations=locations, now=now)
     record.status = FeedStatus.APPLIED
     record.applied_at = now
     record.applied_by = actor

@@ -104,6 +104,9 @@ class FeedImport(Base):
     detected: Mapped[dict[str, Any]] = mapped_column(default=dict)
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The lines as read at the dry run (feeds.mapping.line_to_json) and the file's own
+    # problems: applying compares them with the catalog again without reading the file again.
+    lines: Mapped[dict[str, Any]] = mapped_column(default=dict, deferred=True)
     # Every entry of the diff except "unchanged" lines (see feeds.diff.Entry.as_dict).
     entries: Mapped[list[dict[str, Any]]] = mapped_column(default=list, deferred=True)
     # What the dry run computed; applying refuses if the catalog changed it meanwhile.

@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("detected", sa.JSON(), nullable=False),
         sa.Column("mapping", sa.JSON(), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
+        sa.Column("lines", sa.JSON(), nullable=False),
         sa.Column("entries", sa.JSON(), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
