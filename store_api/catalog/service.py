@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import String, Table, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
+from store_api.db import UTCDateTime
 from store_api.errors import Conflict, ErrorCode, NotFound
 from store_api.events import service as events
 from store_api.events.service import EventType, NewEvent
@@ -233,14 +234,20 @@ def create_products(
     for part in _chunks(skus):
         found = session.execute(select(Product.sku, Product.id).where(Product.sku.in_(part)))
         ids.update({sku: pid for sku, pid in found})
-    session.connection().execute(
-        insert(cast(Table, StockLevel.__table__)),
-        [
-            {"product_id": pid, "location": loc, "on_hand": 0, "reserved": 0, "updated_at": now}
-            for pid in ids.values()
-            for loc in locations
-        ],
-    )
+    # Empty stock rows made by the database from the new ids: a few statements, not one
+    # parameter set per product and location.
+    columns = ["product_id", "location", "on_hand", "reserved", "updated_at"]
+    new_ids = list(ids.values())
+    for location in locations:
+        for part in _chunks(new_ids):
+            rows_of = select(
+                Product.id,
+                literal(location, String()),
+                literal(0),
+                literal(0),
+                literal(now, UTCDateTime()),
+            ).where(Product.id.in_(part))
+            session.execute(insert(StockLevel).from_select(columns, rows_of))
     events.emit(session, new_events, now=now)
     return ids
 
