@@ -339,23 +339,29 @@ class LineReader:
             decimal = numbers.detect_decimal(sample, default)
         self.decimal = decimal
         self.markup = Decimal(str(profile["markup"])) if profile.get("markup") else None
+        # (source, target, is a number column) once, not per cell.
+        self._plan = [
+            (source, target, target in NUMERIC or target.startswith("attr:"))
+            for source, target in self.columns.items()
+        ]
 
     def read(self, record: Record) -> FeedLine:
         line = FeedLine(record.line)
-        for source, target in self.columns.items():
-            if source in record.formulas:
+        cells, formulas = record.cells, record.formulas
+        for source, target, numeric in self._plan:
+            if formulas and source in formulas:
                 line.problems.append(
-                    _problem("formula", record.line, source, start=record.formulas[source][:1])
+                    _problem("formula", record.line, source, start=formulas[source][:1])
                 )
                 continue
-            raw = record.cells.get(source, "")
+            raw = cells.get(source, "")
             if not raw:
                 continue
-            start = _formula_start(raw, target in NUMERIC or target.startswith("attr:"))
+            start = _formula_start(raw, numeric) if raw[0] in "=+-@" else None
             if start is not None:
                 line.problems.append(_problem("formula", record.line, source, start=start))
                 continue
-            if _has_control(raw):
+            if _CONTROL.search(raw):
                 line.problems.append(_problem("bad_text", record.line, source))
                 continue
             self._read_cell(line, record, source, target, raw)
