@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -433,3 +434,45 @@ def test_endless_aisle_shows_supplier_availability_next_to_the_shops_stock(
         headers=keys.headers(Role.WEBSHOP, **{"Accept-Language": "en"}),
     ).get_json()["items"][0]["supplier"]
     assert (out["orderable"], out["message"]) == (False, "out of stock at the supplier")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/feeds/99999999999999999999"),
+        ("POST", "/api/v1/feeds/99999999999999999999/apply"),
+        ("GET", "/api/v1/feeds/0"),
+        ("GET", "/api/v1/suppliers/NOPE/feeds"),
+        ("POST", "/api/v1/suppliers/NOPE/feeds"),
+    ],
+)
+def test_unknown_feeds_and_suppliers_are_404s(
+    client: FlaskClient, keys: Keys, method: str, path: str
+) -> None:
+    body: dict[str, Any] = {"json": {}} if method == "POST" and "apply" in path else {}
+    if path.endswith("/feeds") and method == "POST":
+        response = client.post(
+            path,
+            data={"file": (io.BytesIO(b"ref;name\n"), "x.csv")},
+            content_type="multipart/form-data",
+            headers=keys.headers(Role.OWNER),
+        )
+    else:
+        response = client.open(path, method=method, headers=keys.headers(Role.OWNER), **body)
+
+    assert response.status_code == 404
+    assert response.get_json()["code"] in ("feed_not_found", "supplier_not_found")
+
+
+def test_an_upload_without_a_file_names_the_field(client: FlaskClient, keys: Keys) -> None:
+    create_supplier(client, keys)
+
+    response = client.post(
+        "/api/v1/suppliers/DISTRILEC/feeds",
+        data={"other": "x"},
+        content_type="multipart/form-data",
+        headers=keys.headers(Role.OWNER),
+    )
+
+    assert response.status_code == 422
+    assert "file" in response.get_json()["errors"]

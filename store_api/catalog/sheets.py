@@ -165,6 +165,8 @@ def save_rule(
     now: dt.datetime,
 ) -> Rule:
     errors = check_rule(required, template)
+    if not 0 < len(category) <= 120:
+        errors["category"] = ["1 to 120 characters."]
     if errors:
         raise Invalid(
             ErrorCode.INVALID_TEMPLATE,

@@ -181,7 +181,16 @@ def too_large(size: int, max_bytes: int) -> Problem:
     return Problem("too_large", params={"size_mb": _mb(size), "limit_mb": _mb(max_bytes)})
 
 
+_MAX_ID = 2**31 - 1  # an id beyond any integer column is simply not found
+
+
+def _not_found(import_id: int) -> NotFound:
+    return NotFound(ErrorCode.FEED_NOT_FOUND, f"No feed import #{import_id}.", {"id": import_id})
+
+
 def get_import(session: Session, import_id: int, *, with_entries: bool = False) -> FeedImport:
+    if not 0 < import_id <= _MAX_ID:
+        raise _not_found(import_id)
     stmt = select(FeedImport).where(FeedImport.id == import_id)
     if with_entries:
         stmt = stmt.options(undefer(FeedImport.entries))
@@ -213,6 +222,8 @@ def apply_import(
     locations: Sequence[str],
 ) -> FeedImport:
     """Apply a dry run exactly as it was shown, in the caller's (one) transaction."""
+    if not 0 < import_id <= _MAX_ID:
+        raise _not_found(import_id)
     record = session.scalars(
         select(FeedImport)
         .where(FeedImport.id == import_id)
