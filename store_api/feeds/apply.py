@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 
 from store_api.catalog import service as catalog
@@ -40,7 +40,8 @@ def execute(
                     "updated_at": now,
                 }
             )
-        session.execute(insert(SupplierOffer), rows)
+        # Core, not the ORM's bulk insert: nothing here needs identity-map bookkeeping.
+        session.connection().execute(insert(cast(Table, SupplierOffer.__table__)), rows)
     changes: list[dict[str, Any]] = [
         {"id": offer_id, **values, "updated_at": now, "last_seen_at": now}
         for offer_id, values in plan.offer_changes.items()
