@@ -13,19 +13,19 @@ from pathlib import Path
 import pytest
 from defusedxml import ElementTree as SafeXml
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from seeds import supplier_feeds
 from store_api import db
 from store_api.keys.models import Role
 from store_api.suppliers import service as suppliers
 from tests.conftest import Keys
+from tests.fixtures.browser import chromium
 from tests.fixtures.suppliers import CSV_PROFILE, csv_text
 from tests.servers import LiveServer
 
 pytestmark = pytest.mark.http
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 G = "{http://base.google.com/ns/1.0}"
 IMAGE = "https://images.distrilec.example/1.jpg"
@@ -48,12 +48,8 @@ def _artifacts() -> Path:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/ensure-system-packages.sh chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _get(url: str, key: str) -> tuple[str, bytes]:
