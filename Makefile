@@ -76,6 +76,7 @@ bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.tablet_app
 	$(BIN)/python -m bench.tablet_hold
+	$(BIN)/python -m bench.feeds
 
 .PHONY: openapi
 openapi: $(STAMP) ## Write the OpenAPI document to openapi.json
