@@ -588,13 +588,12 @@ def _send(
     if authorization is not None:
         headers["Authorization"] = authorization
     url = template.format(**values) + call.query
+    if call.body is not None:
+        return client.open(url, method=method, data=call.body, headers=headers)
     body = call.json
     if body is not None:
         body = {k: v.format(**values) if isinstance(v, str) else v for k, v in body.items()}
     return client.open(url, method=method, json=body, headers=headers)
-    if call.body is not None:
-        return client.open(url, method=method, data=call.body, headers=headers)
-    return client.open(url, method=method, json=call.json, headers=headers)
 
 
 def _database(app: Flask, *, ignoring: str = "") -> dict[str, list[tuple[Any, ...]]]:
