@@ -13,10 +13,11 @@ from store_api.analytics.models import (
     VisitSearch,
     VisitSwap,
 )
-from store_api.catalog.models import Product
+from store_api.catalog.models import CategorySheet, Product, ProductSheet
 from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
 from store_api.customers.models import Consent, Customer, StockAlert
 from store_api.events.models import Event, EventCounter
+from store_api.idempotency import IdempotentRequest
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.recommendations.models import RecommendationEvent
@@ -26,6 +27,7 @@ from store_api.reminders.models import (
     ReminderSetting,
     ReminderTemplate,
 )
+from store_api.search.models import SearchDay, SearchState, Synonym
 from store_api.sensors.models import DeadLetter, SensorDevice, SensorEvent, SeqGap
 from store_api.shelves.models import (
     DiscrepancyFeed,
@@ -38,10 +40,13 @@ from store_api.shelves.models import (
     Zone,
 )
 from store_api.stock.models import Reservation, StockLevel, StockMovement
+from store_api.suppliers.models import FeedImport, Supplier, SupplierOffer
+from store_api.tablets.models import PairingAttempt, PairingCode, Tablet
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiKey",
+    "CategorySheet",
     "ClickEvent",
     "Consent",
     "Customer",
@@ -54,14 +59,19 @@ __all__ = [
     "DiscrepancyFeed",
     "Event",
     "EventCounter",
+    "FeedImport",
     "HelpAlert",
+    "IdempotentRequest",
     "LabelFeed",
     "LabelState",
     "Lane",
     "Order",
     "OrderLine",
+    "PairingAttempt",
+    "PairingCode",
     "PlannerCursor",
     "Product",
+    "ProductSheet",
     "PurchaseTime",
     "RecommendationEvent",
     "ReminderMessage",
@@ -69,6 +79,8 @@ __all__ = [
     "ReminderTemplate",
     "Reservation",
     "RollupState",
+    "SearchDay",
+    "SearchState",
     "SensorDevice",
     "SensorEvent",
     "SeqGap",
@@ -77,6 +89,10 @@ __all__ = [
     "StockAlert",
     "StockLevel",
     "StockMovement",
+    "Supplier",
+    "SupplierOffer",
+    "Synonym",
+    "Tablet",
     "Visit",
     "VisitFacts",
     "VisitProduct",

@@ -16,6 +16,7 @@ with the same Message-ID: at least once, and the receiver's dedupe key makes it 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import uuid
 from collections import defaultdict
@@ -119,7 +120,7 @@ class DeliveryPolicy:
             sms_enabled=bool(config["SMS_URL"]),
             shop_name=str(config["SHOP_NAME"]),
             shop_url=str(config["SHOP_URL"]),
-            public_url=str(config["PUBLIC_URL"]).rstrip("/"),
+            public_url=(str(config["PUBLIC_URL"]) or _bind_url()).rstrip("/"),
             signing_key=signing_key,
             planning=planner.Planning(
                 mail_domain=domain,
@@ -131,6 +132,11 @@ class DeliveryPolicy:
 
 
 # --- unsubscribe links -------------------------------------------------------------------
+
+
+def _bind_url() -> str:
+    """No PUBLIC_URL: the address gunicorn binds (fine on the shop's network, not for customers)."""
+    return "http://" + os.environ.get("COMPTOIR_BIND", "127.0.0.1:8000")
 
 
 def unsubscribe_token(signing_key: str, customer_id: uuid.UUID) -> str:

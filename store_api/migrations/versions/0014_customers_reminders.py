@@ -1,7 +1,7 @@
 """Customers, consents, stock alerts; the reminder outbox, settings, templates; customer_id on holds and orders
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import store_api.db
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
