@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,13 @@ from store_api.stock.service import StockPolicy
 
 def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults, the environment, then ``settings``."""
-    app = Flask(__name__, instance_relative_config=True)
+    # COMPTOIR_INSTANCE_PATH moves it (production: /var/lib/comptoir); else Flask's default.
+    given = os.environ.get(config.PREFIX + "INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=str(config.instance_folder()) if given else None,
+    )
     app.config.update(config.load(settings))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config["DATABASE_URL"]:

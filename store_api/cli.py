@@ -12,7 +12,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from store_api import context, db
+from store_api import context, db, demo
 from store_api.analytics.cli import analytics_cli
 from store_api.backups.cli import backup, restore
 from store_api.catalog import importer
@@ -26,7 +26,6 @@ from store_api.stock import service as stock
 from store_api.webhooks.cli import webhooks_cli
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-DEMO_CATALOG = Path(__file__).resolve().parents[1] / "seeds" / "demo_catalog.csv"
 DEMO_KEY_PREFIX = "demo "
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -175,7 +174,7 @@ def _import_catalog(
     "--catalog",
     "catalog_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=DEMO_CATALOG,
+    default=demo.DEMO_CATALOGUE,
 )
 @click.option(
     "--keys/--no-keys", "with_keys", default=True, help="Rotate and print the demo API keys."
@@ -191,19 +190,31 @@ def seed(catalog_file: Path, with_keys: bool) -> None:
     else:
         click.echo("Catalog already has products; demo catalog not loaded again.")
     if with_keys:
-        _rotate_demo_keys()
+        _rotate_demo_keys(force=False)
 
 
 @keys_cli.command("demo")
-def keys_demo() -> None:
-    """Revoke the previous demo keys and print new ones, one per role."""
-    _rotate_demo_keys()
+@click.option("--force", is_flag=True, help="Also when the catalogue is not the demo one.")
+def keys_demo(force: bool) -> None:
+    """Revoke the previous demo keys and print new ones, one per role (demo shop only)."""
+    _rotate_demo_keys(force=force)
 
 
-def _rotate_demo_keys() -> None:
+def _rotate_demo_keys(*, force: bool) -> None:
     session = db.get_session()
     now = context.now()
     with db.write(session):
+        foreign = demo.foreign_products(session)
+        if foreign and not force:
+            # An admin key printed on a terminal at every start has no place in a real shop.
+            click.echo(
+                demo.real_shop_notice(
+                    foreign,
+                    "no demo keys made (flask --app store_api keys create --role owner "
+                    "--name ...; --force to make them anyway).",
+                )
+            )
+            return
         keys.revoke_named(session, DEMO_KEY_PREFIX, now)
         created = [
             (role, *keys.create_key(session, name=f"{DEMO_KEY_PREFIX}{label}", role=role, now=now))
@@ -224,6 +235,8 @@ def _rotate_demo_keys() -> None:
 @click.option("--every", type=int, default=0, help="Keep running, sweeping every N seconds.")
 def reservations_expire(every: int) -> None:
     """Release reservations past their expiry (once, or every N seconds)."""
+    if every:
+        click.echo(f"Releasing expired reservations every {every} s.")
     while True:
         session = db.get_session()
         with db.write(session):

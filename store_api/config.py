@@ -132,6 +132,21 @@ def load(
     return settings
 
 
+def instance_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """The instance folder: ``COMPTOIR_INSTANCE_PATH``, else ``instance/`` in the checkout.
+
+    It holds what belongs to one installation rather than to the code: the SQLite database,
+    the secret key, the trained recommender, backups, the broker's data and gunicorn's control
+    socket. Two instances on one machine (a demo and the real shop, or tests) each get their
+    own; in production it is /var/lib/comptoir (docs/production.md).
+    """
+    env = os.environ if environ is None else environ
+    given = env.get(PREFIX + "INSTANCE_PATH")
+    if given:
+        return Path(given).expanduser().resolve()
+    return Path(__file__).resolve().parents[1] / "instance"
+
+
 def default_sqlite_url(instance_path: str | Path) -> str:
     """The embedded default: one SQLite file in the instance folder."""
     return f"sqlite:///{Path(instance_path) / 'comptoir.db'}"
