@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from store_api import cli, config, db, errors
 from store_api.schemas import ErrorSchema
 from store_api.stock.service import StockPolicy
+from store_api.webhooks.destinations import DestinationPolicy
 
 
 def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
@@ -32,6 +33,8 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     clock: Callable[[], dt.datetime] = app.config.get("CLOCK") or db.utcnow
     app.extensions["comptoir_clock"] = clock
     app.extensions["comptoir_policy"] = StockPolicy.from_config(app.config)
+    # A typo in COMPTOIR_WEBHOOK_ALLOWED_NETWORKS stops the start, not the first delivery.
+    DestinationPolicy.from_config(app.config)
 
     db.init_app(app)
     Api.ERROR_SCHEMA = ErrorSchema  # document the real envelope, not flask-smorest's default

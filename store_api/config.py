@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_LEASE_SECONDS": 60,
     "WEBHOOK_CONCURRENCY": 8,
     "WEBHOOK_POLL_SECONDS": 0.5,
+    # Webhooks go to public addresses only; networks listed here (CIDRs, e.g. an ERP on the
+    # shop's LAN "192.168.1.20/32") are allowed too (docs/security.md, "Webhooks").
+    "WEBHOOK_ALLOWED_NETWORKS": [],
     # Server-Sent Events (/api/v1/events/stream).
     "STREAM_POLL_SECONDS": 0.2,
     "STREAM_HEARTBEAT_SECONDS": 15.0,
@@ -98,7 +101,12 @@ DEFAULTS: dict[str, Any] = {
     "JSON_SORT_KEYS": False,
 }
 
-_LIST_KEYS = {"STOCK_LOCATIONS", "WEB_LOCATION_ORDER", "ANALYTICS_ORIGINS"}
+_LIST_KEYS = {
+    "STOCK_LOCATIONS",
+    "WEB_LOCATION_ORDER",
+    "ANALYTICS_ORIGINS",
+    "WEBHOOK_ALLOWED_NETWORKS",
+}
 
 
 def _coerce(key: str, raw: str, default: Any) -> Any:

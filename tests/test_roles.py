@@ -371,7 +371,10 @@ def _subscribe(app: Flask, clock: FrozenClock) -> tuple[int, int]:
     session = db.new_session(app)
     with db.write(session):
         subscription = webhooks.create_subscription(
-            session, url="https://erp.example/hooks", now=clock()
+            session,
+            url="https://erp.example/hooks",
+            now=clock(),
+            destinations=webhooks.DestinationPolicy(),
         )
     session.close()
     _reserve(app, clock, Channel.STORE)

@@ -52,6 +52,8 @@ def settings() -> dict[str, Any]:
         "WEBHOOK_TIMEOUT_SECONDS": 5.0,
         "WEBHOOK_POLL_SECONDS": 0.01,
         "WEBHOOK_CONCURRENCY": 4,
+        # The receiver listens on loopback, which only this setting allows.
+        "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"],
     }
 
 

@@ -49,6 +49,7 @@ WORKER_ENV = {
     "COMPTOIR_WEBHOOK_TIMEOUT_SECONDS": "2",
     "COMPTOIR_WEBHOOK_POLL_SECONDS": "0.05",
     "COMPTOIR_WEBHOOK_CONCURRENCY": str(CONCURRENCY),
+    "COMPTOIR_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
 }
 DEADLINE_SECONDS = 45
 
@@ -75,6 +76,12 @@ class WorkerProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def settings() -> dict[str, Any]:
+    # The receiver listens on loopback, which only this setting allows.
+    return {"WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"]}
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from store_api.auth import require
 from store_api.blueprint import Blueprint
 from store_api.keys.models import Role
 from store_api.webhooks import service
+from store_api.webhooks.destinations import DestinationPolicy
 from store_api.webhooks.models import WebhookSubscription
 from store_api.webhooks.schemas import (
     DeliveryPageSchema,
@@ -29,6 +31,10 @@ MANAGERS = (Role.OWNER,)
 # Ids beyond the column's range are simply not found (instead of a database error).
 _ID = "int(max=2147483647)"
 _BIG_ID = "int(max=9223372036854775807)"
+
+
+def _destinations() -> DestinationPolicy:
+    return DestinationPolicy.from_config(current_app.config)
 
 
 def _subscription_dict(
@@ -97,7 +103,9 @@ class Webhooks(MethodView):
         """Subscribe a URL to events from now on. The answer holds the secret, once."""
         session = db.get_session()
         with db.write(session):
-            subscription = service.create_subscription(session, now=context.now(), **data)
+            subscription = service.create_subscription(
+                session, now=context.now(), destinations=_destinations(), **data
+            )
             return {**_subscription_dict(session, subscription), "secret": subscription.secret}
 
 
@@ -119,7 +127,7 @@ class WebhookById(MethodView):
         session = db.get_session()
         with db.write(session):
             subscription = service.update_subscription(
-                session, webhook_id, changes, now=context.now()
+                session, webhook_id, changes, now=context.now(), destinations=_destinations()
             )
             row = _subscription_dict(session, subscription)
         if changes.get("rotate_secret"):

@@ -46,9 +46,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store_api.db import UTCDateTime
-from store_api.errors import ErrorCode, NotFound
+from store_api.errors import ErrorCode, Invalid, NotFound
 from store_api.events.models import Event
 from store_api.events.service import EventType, last_seq
+from store_api.webhooks.destinations import DestinationPolicy, DestinationRefused, check_url
 from store_api.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -87,10 +88,12 @@ class DeliveryPolicy:
     lease_seconds: float = 60.0
     concurrency: int = 8
     poll_seconds: float = 0.5
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DeliveryPolicy:
         return cls(
+            destinations=DestinationPolicy.from_config(config),
             retry_base_seconds=float(config["WEBHOOK_RETRY_BASE_SECONDS"]),
             retry_max_seconds=float(config["WEBHOOK_RETRY_MAX_SECONDS"]),
             timeout_seconds=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
@@ -120,6 +123,24 @@ def expand_types(event_types: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+def check_destination(url: str, destinations: DestinationPolicy) -> None:
+    """422 naming ``url`` when it can never receive deliveries (see ``destinations``)."""
+    try:
+        check_url(url, destinations)
+    except DestinationRefused as refused:
+        raise Invalid(
+            ErrorCode.VALIDATION_ERROR,
+            f"Invalid input: url. {refused.reason[:1].upper()}{refused.reason[1:]}.",
+            {"url": [f"Not allowed: {refused.reason}. {_ALLOW_HINT}"]},
+        ) from None
+
+
+_ALLOW_HINT = (
+    "Webhooks go to public addresses; list an on-premises receiver's network in "
+    "COMPTOIR_WEBHOOK_ALLOWED_NETWORKS (docs/security.md)."
+)
+
+
 def create_subscription(
     session: Session,
     *,
@@ -127,8 +148,10 @@ def create_subscription(
     event_types: Sequence[str] = (),
     description: str = "",
     now: dt.datetime,
+    destinations: DestinationPolicy,
 ) -> WebhookSubscription:
     """Subscribe an endpoint. It receives events from now on, not the outbox's history."""
+    check_destination(url, destinations)
     subscription = WebhookSubscription(
         url=url,
         description=description,
@@ -159,13 +182,20 @@ def get_subscription(session: Session, subscription_id: int) -> WebhookSubscript
 
 
 def update_subscription(
-    session: Session, subscription_id: int, changes: Mapping[str, Any], *, now: dt.datetime
+    session: Session,
+    subscription_id: int,
+    changes: Mapping[str, Any],
+    *,
+    now: dt.datetime,
+    destinations: DestinationPolicy,
 ) -> WebhookSubscription:
     """Change url, description, event types or active; ``rotate_secret`` makes a new secret.
 
     Setting ``active`` back to true on a disabled subscription is the same as :func:`enable`.
     """
     subscription = get_subscription(session, subscription_id)
+    if "url" in changes:
+        check_destination(changes["url"], destinations)
     # Deliveries before the subscription row: the lock order record_result() uses too.
     if changes.get("active") and not subscription.active:
         _enable(session, subscription, now)
@@ -568,8 +598,11 @@ class Outcome:
 
     status_code: int | None
     latency_ms: int
+    # A short reason from a fixed list (see worker.HttpSender), never the receiver's words.
     error: str | None = None
     retry_after_seconds: float | None = None
+    # No retry can succeed: the destination is not allowed.
+    permanent: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -577,6 +610,8 @@ class Outcome:
 
     @property
     def retryable(self) -> bool:
+        if self.permanent:
+            return False
         code = self.status_code
         return code is None or not (400 <= code < 500) or code in RETRIED_CLIENT_ERRORS
 
