@@ -132,9 +132,7 @@ def ip_literal(host: str) -> IPAddress | None:
     if not text:
         return None
     try:
-        infos = socket.getaddrinfo(
-            text, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
-        )
+        infos = socket.getaddrinfo(text, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
     except (OSError, UnicodeError, ValueError):
         return None
     return ipaddress.ip_address(str(infos[0][4][0]).split("%")[0])
@@ -190,9 +188,7 @@ class Destination:
     addresses: Sequence[tuple[int, tuple[Any, ...]]]  # (family, sockaddr) pairs
 
 
-def vet(
-    url: str, policy: DestinationPolicy, resolve: Resolver = socket.getaddrinfo
-) -> Destination:
+def vet(url: str, policy: DestinationPolicy, resolve: Resolver = socket.getaddrinfo) -> Destination:
     """Resolve the URL's host once and check every address; all must be allowed.
 
     One refused address refuses the URL: a name answering both a public and a private
