@@ -77,6 +77,10 @@ bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements
 openapi: $(STAMP) ## Write the OpenAPI document to openapi.json
 	$(FLASK) openapi write openapi.json
 
+.PHONY: translations
+translations: $(STAMP) ## Extract the texts people read, update the French catalogues (.po) and compile them (.mo)
+	$(BIN)/python scripts/translations.py
+
 .PHONY: clean
 clean: ## Remove the virtual environment and caches (keeps instance/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -11,7 +11,7 @@ from flask import Flask, redirect
 from flask_smorest import Api
 from werkzeug.wrappers import Response
 
-from store_api import cli, config, db, errors
+from store_api import cli, config, db, errors, i18n
 from store_api.schemas import ErrorSchema
 from store_api.stock.service import StockPolicy
 from store_api.webhooks.destinations import DestinationPolicy
@@ -37,11 +37,12 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     DestinationPolicy.from_config(app.config)
 
     db.init_app(app)
+    i18n.init_app(app)
     Api.ERROR_SCHEMA = ErrorSchema  # document the real envelope, not flask-smorest's default
     api = Api(app)
     app.extensions["comptoir_api"] = api
     _register_blueprints(api)
-    from store_api.analytics.dashboard import bp as dashboard_bp
+    from store_api.dashboard import bp as dashboard_bp
 
     app.register_blueprint(dashboard_bp)
     from store_api.clickstream.tracker import bp as tracker_bp

@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "WEB_LOCATION_ORDER": ["warehouse", "backroom", "floor"],
     # Shop time zone: "end of day" for store holds is local time.
     "TIMEZONE": "Europe/Paris",
+    # The language of the pages, the tablet and the texts people read ("fr" or "en"); each
+    # person may switch with ?lang= (remembered in a cookie). API clients send Accept-Language.
+    "DEFAULT_LOCALE": "fr",
     # Store holds last until this local time of the day they are made ("HH:MM").
     "STORE_HOLD_UNTIL": "23:59",
     "WEB_HOLD_SECONDS": 15 * 60,

@@ -249,7 +249,7 @@ def test_browsing_a_product_page_reaches_the_dashboard_charts(
         topic = "comptoir/v1/store-1/door/main/-/evt/footfall"
         sensors.store_batch(session, "store-1", [sensors.InboundMessage(topic, door, now)], now=now)
     session.close()
-    page.click("nav.pages >> text=In store")
+    page.click("nav.pages >> text=En magasin")
     page.wait_for_selector("#canvas-footfall-0")
     footfall = page.evaluate(
         "() => Chart.getChart(document.getElementById('canvas-footfall-0')).data.datasets[0].data"

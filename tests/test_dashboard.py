@@ -18,7 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from store_api import db
-from store_api.analytics import dashboard, reports
+from store_api.analytics import reports
+from store_api.dashboard import cards, webshop
+from store_api.dashboard import core as dashboard
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from tests.conftest import Keys
@@ -104,7 +106,7 @@ def test_other_roles_get_a_clear_403_page(client: FlaskClient, keys: Keys, role:
 
     assert response.status_code == 403
     assert response.mimetype == "text/html"
-    assert "owner" in response.get_data(as_text=True)
+    assert "clé de gérant" in response.get_data(as_text=True)
     assert "Set-Cookie" not in response.headers
     assert client.get("/dashboard/").status_code == 302
 
@@ -114,7 +116,7 @@ def test_unknown_key_shows_the_form_again_with_401(client: FlaskClient, key: str
     response = login(client, key)
 
     assert response.status_code == 401
-    assert "Unknown or revoked API key" in response.get_data(as_text=True)
+    assert "Clé inconnue ou révoquée" in response.get_data(as_text=True)
     assert "Set-Cookie" not in response.headers
 
 
@@ -147,13 +149,35 @@ def test_login_returns_to_the_page_asked_for_but_never_to_another_site(
     assert sneaky.headers["Location"] == "/dashboard/"
 
 
+def form_token(client: FlaskClient, path: str = "/dashboard/store") -> str:
+    """The CSRF token a logged-in page puts in its forms."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "the page has no form token"
+    return match.group(1)
+
+
 def test_logout_ends_the_session(client: FlaskClient, keys: Keys) -> None:
     login(client, keys[Role.OWNER])
 
-    response = client.post("/dashboard/logout")
+    response = client.post("/dashboard/logout", data={"csrf_token": form_token(client)})
 
     assert response.status_code == 303
     assert client.get("/dashboard/").status_code == 302
+
+
+@pytest.mark.parametrize("token", [None, "", "forged"])
+def test_a_form_without_the_session_token_is_refused(
+    client: FlaskClient, keys: Keys, token: str | None
+) -> None:
+    login(client, keys[Role.OWNER])
+    form_token(client)
+
+    response = client.post("/dashboard/logout", data={} if token is None else {"csrf_token": token})
+
+    assert response.status_code == 400
+    assert "Ce formulaire a expiré" in response.get_data(as_text=True)
+    assert client.get("/dashboard/store").status_code == 200  # still logged in
 
 
 def test_revoking_the_key_logs_the_dashboard_out(
@@ -396,7 +420,7 @@ def test_delivery_fee_draws_one_chart_per_dimension_in_bucket_order() -> None:
          "abandoned": 3, "abandonment_rate": 1.0},
     ]  # fmt: skip
 
-    card = dashboard.build_card(_report("delivery-fee", rows))
+    card = webshop.build_card(_report("delivery-fee", rows))
 
     fee, distance = (chart.config["data"] for chart in card.charts)
     assert fee["labels"] == ["free", "10-20 €"]
@@ -410,7 +434,7 @@ def test_site_search_stacks_found_and_not_found_and_flags_rows() -> None:
         {"term": "frigo rose", "searches": 3, "no_result_searches": 3},
     ]
 
-    card = dashboard.build_card(_report("site-search", rows))
+    card = webshop.build_card(_report("site-search", rows))
 
     data = card.charts[0].config["data"]
     assert data["labels"] == ["hublot", "frigo rose"]
@@ -426,16 +450,16 @@ def test_viewed_instead_marks_colour_swaps() -> None:
          "bought_name": "Four pyro", "bought_variant": None, "visits": 5, "colour_swap": False},
     ]  # fmt: skip
 
-    card = dashboard.build_card(_report("viewed-instead", rows))
+    card = webshop.build_card(_report("viewed-instead", rows))
 
     data = card.charts[0].config["data"]
     assert data["labels"] == [["Four", "→ Four pyro"], ["Frigo (rouge)", "→ Frigo (blanc)"]]
-    assert data["datasets"][0]["backgroundColor"] == [dashboard.BLUE, dashboard.AMBER]
+    assert data["datasets"][0]["backgroundColor"] == [cards.BLUE, cards.AMBER]
 
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_reports_without_rows_have_no_chart(slug: str) -> None:
-    assert dashboard.build_card(_report(slug, [])).empty
+    assert webshop.build_card(_report(slug, [])).empty
 
 
 @pytest.mark.parametrize(
@@ -451,4 +475,4 @@ def test_reports_without_rows_have_no_chart(slug: str) -> None:
     ],
 )
 def test_cells_are_formatted_by_column_kind(value: Any, column: reports.Column, shown: str) -> None:
-    assert dashboard.format_cell(value, column) == shown
+    assert cards.format_cell(value, column) == shown

@@ -136,12 +136,12 @@ def test_both_pages_link_to_each_other_with_the_period(client: FlaskClient, keys
     response = client.get("/dashboard/store?from=2026-11-01&to=2026-11-20")
     page = response.get_data(as_text=True)
 
-    assert '<a href="/dashboard/store?from=2026-11-01&amp;to=2026-11-20">In store</a>' in overview
+    assert '<a href="/dashboard/store?from=2026-11-01&amp;to=2026-11-20">En magasin</a>' in overview
     assert (
         '<a href="/dashboard/store?from=2026-11-01&amp;to=2026-11-20" aria-current="page">'
-        "In store</a>"
+        "En magasin</a>"
     ) in page
-    assert '<a href="/dashboard/?from=2026-11-01&amp;to=2026-11-20">Webshop</a>' in page
+    assert '<a href="/dashboard/?from=2026-11-01&amp;to=2026-11-20">Site web</a>' in page
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "<script>" not in page
