@@ -35,12 +35,12 @@ from store_api.blueprint import Blueprint
 from store_api.errors import TooManyStreams
 from store_api.events import service
 from store_api.events.models import Event
-from store_api.events.visibility import Reader
 from store_api.events.schemas import (
     EventSchema,
     EventStreamHeadersSchema,
     EventStreamQueryArgsSchema,
 )
+from store_api.events.visibility import Reader
 from store_api.schemas import ErrorSchema
 
 log = logging.getLogger(__name__)

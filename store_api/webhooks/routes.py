@@ -48,6 +48,7 @@ def _subscription_dict(
         "url": subscription.url,
         "description": subscription.description,
         "event_types": subscription.event_types,
+        "include_customer_data": subscription.include_customer_data,
         "active": subscription.active,
         "created_at": subscription.created_at,
         "failing_since": subscription.failing_since,

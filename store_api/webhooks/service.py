@@ -49,6 +49,7 @@ from store_api.db import UTCDateTime
 from store_api.errors import ErrorCode, Invalid, NotFound
 from store_api.events.models import Event
 from store_api.events.service import EventType, last_seq
+from store_api.events.visibility import Reader, visible_payload
 from store_api.webhooks.destinations import DestinationPolicy, DestinationRefused, check_url
 from store_api.webhooks.models import (
     DeliveryStatus,
@@ -147,6 +148,7 @@ def create_subscription(
     url: str,
     event_types: Sequence[str] = (),
     description: str = "",
+    include_customer_data: bool = False,
     now: dt.datetime,
     destinations: DestinationPolicy,
 ) -> WebhookSubscription:
@@ -155,6 +157,7 @@ def create_subscription(
     subscription = WebhookSubscription(
         url=url,
         description=description,
+        include_customer_data=include_customer_data,
         event_types=list(dict.fromkeys(event_types)),
         secret=new_secret(),
         active=True,
@@ -201,7 +204,7 @@ def update_subscription(
         _enable(session, subscription, now)
     elif changes.get("active") is False:
         subscription.active = False
-    for name in ("url", "description"):
+    for name in ("url", "description", "include_customer_data"):
         if name in changes:
             setattr(subscription, name, changes[name])
     if "event_types" in changes:
@@ -451,6 +454,7 @@ class Claimed:
     sku: str | None
     occurred_at: dt.datetime
     payload: dict[str, Any]
+    include_customer_data: bool = False
 
 
 def _claim_statements() -> tuple[Update, Select[Any]]:
@@ -504,6 +508,7 @@ def _claim_statements() -> tuple[Update, Select[Any]]:
             e.c.sku,
             e.c.occurred_at,
             e.c.payload,
+            s.c.include_customer_data,
         )
         .select_from(d.join(s, s.c.id == d.c.subscription_id).join(e, e.c.seq == d.c.event_seq))
         .where(d.c.id.in_(bindparam("ids", expanding=True)))
@@ -549,6 +554,7 @@ def claim(
             sku=r[8],
             occurred_at=r[9],
             payload=r[10],
+            include_customer_data=r[11],
         )
         for r in conn.execute(_CLAIMED, {"ids": leased})
     ]
@@ -558,11 +564,16 @@ def claim(
 
 
 def message_body(claimed: Claimed) -> bytes:
-    """Standard Webhooks payload: ``type``, ``timestamp``, ``data``; plus ``seq`` and ``sku``."""
+    """Standard Webhooks payload: ``type``, ``timestamp``, ``data``; plus ``seq`` and ``sku``.
+
+    ``data`` is the event's payload without customer fields unless the subscription includes
+    them (``events.visibility``).
+    """
+    reader = Reader.webhook(claimed.include_customer_data)
     message = {
         "type": claimed.event_type,
         "timestamp": claimed.occurred_at.isoformat(),
-        "data": claimed.payload,
+        "data": visible_payload(claimed.event_type, claimed.payload, reader),
         "seq": claimed.event_seq,
         "sku": claimed.sku,
     }
