@@ -38,6 +38,7 @@ class ErrorCode(enum.StrEnum):
     INSUFFICIENT_STOCK = "insufficient_stock"
     BELOW_RESERVED = "below_reserved"
     STALE_COUNT = "stale_count"
+    ON_HAND_LIMIT = "on_hand_limit"
     # reservations
     RESERVATION_NOT_FOUND = "reservation_not_found"
     RESERVATION_EXPIRED = "reservation_expired"
@@ -124,6 +125,24 @@ class InsufficientStock(Conflict):
         self.sku = sku
         self.requested = requested
         self.available = available
+
+
+class OnHandLimit(Conflict):
+    """A change would leave more units at one location than MAX_ON_HAND (what a count sets)."""
+
+    def __init__(self, sku: str, location: str, on_hand: int, adding: int, most: int) -> None:
+        super().__init__(
+            ErrorCode.ON_HAND_LIMIT,
+            f"{sku} at {location} holds {on_hand} unit(s); adding {adding} would pass the "
+            f"limit of {most} per location.",
+            {
+                "sku": sku,
+                "location": location,
+                "on_hand": on_hand,
+                "adding": adding,
+                "max_on_hand": most,
+            },
+        )
 
 
 def envelope(
