@@ -11,7 +11,7 @@ from flask import Flask, redirect
 from flask_smorest import Api
 from werkzeug.wrappers import Response
 
-from store_api import cli, config, db, errors, i18n
+from store_api import cli, config, db, errors, i18n, ratelimit
 from store_api.schemas import ErrorSchema
 from store_api.stock.service import StockPolicy
 from store_api.webhooks.destinations import DestinationPolicy
@@ -49,6 +49,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(tracker_bp)
     errors.init_app(app)
+    ratelimit.init_app(app)
     cli.init_app(app)
 
     @app.get("/")

@@ -94,6 +94,15 @@ DEFAULTS: dict[str, Any] = {
     # Retention: raw events and visits, then aggregates (rollups, counters), in months.
     "ANALYTICS_RAW_RETENTION_MONTHS": 13,
     "ANALYTICS_AGGREGATE_RETENTION_MONTHS": 25,
+    # Rate limits (docs/security.md, "Limits"): Flask-Limiter strings, several joined by ";".
+    # Events per client address and for the whole webshop on POST /api/v1/collect, and
+    # writes (POST/PUT/PATCH/DELETE) per API key. Beyond them: 429 with Retry-After.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_COLLECT_PER_ADDRESS": "1000 per minute",
+    "RATELIMIT_COLLECT_PER_SITE": "10000 per minute;100000 per hour",
+    "RATELIMIT_WRITES_PER_KEY": "1200 per minute",
+    # Where the counters live; empty: <instance>/ratelimit.db, shared by every worker.
+    "RATELIMIT_STORAGE_URI": "",
     "API_TITLE": "Comptoir API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",

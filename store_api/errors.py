@@ -52,6 +52,8 @@ class ErrorCode(enum.StrEnum):
     ALERT_NOT_FOUND = "alert_not_found"
     # event stream
     TOO_MANY_STREAMS = "too_many_streams"
+    # rate limits
+    RATE_LIMITED = "rate_limited"
 
 
 class DomainError(Exception):
@@ -161,6 +163,7 @@ _HTTP_CODES = {
     413: ErrorCode.PAYLOAD_TOO_LARGE,
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
     422: ErrorCode.VALIDATION_ERROR,
+    429: ErrorCode.RATE_LIMITED,
 }
 
 
@@ -196,9 +199,19 @@ def handle_http_exception(exc: HTTPException) -> tuple[Response, int]:
         status, ErrorCode.BAD_REQUEST if status < 500 else ErrorCode.INTERNAL_ERROR
     )
     message = data.get("message") or exc.description or exc.name
+    details: dict[str, Any] | None = data.get("errors")
+    wait: int | None = None
     if status == 413:
         message = "The request body is too large."
-    response, status = envelope(code, status, str(message), data.get("errors"))
+    if status == 429:  # a rate limit (store_api.ratelimit): when to come back, in both places
+        from store_api.ratelimit import retry_after
+
+        wait = retry_after()
+        details = {"retry_after": wait, "limit": str(exc.description)}
+        message = f"Too many requests (limit: {exc.description}); retry in {wait} s."
+    response, status = envelope(code, status, str(message), details)
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
     # Keep what Werkzeug says in headers, e.g. Allow on a 405.
     for name, value in exc.get_headers():
         if name.lower() != "content-type":

@@ -260,6 +260,13 @@ def postgres_server(base_dir: Path) -> Iterator[str]:
 # --- gunicorn serving Comptoir, for tests and benchmarks through real HTTP ---------------
 
 
+UNTHROTTLED_ENV = {
+    "COMPTOIR_RATELIMIT_COLLECT_PER_ADDRESS": "1000000 per minute",
+    "COMPTOIR_RATELIMIT_COLLECT_PER_SITE": "1000000 per minute",
+    "COMPTOIR_RATELIMIT_WRITES_PER_KEY": "1000000 per minute",
+}
+
+
 class LiveServer:
     def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         self.url = url
@@ -282,9 +289,19 @@ def start_gunicorn(
     threads: int = 4,
     env: dict[str, str] | None = None,
 ) -> LiveServer:
-    """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...)."""
+    """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...).
+
+    Rate limits are on with limits no test or bench reaches, their counters next to the log
+    (never in the checkout's instance folder, shared by every run).
+    """
     port = free_port()
-    env = {**os.environ, "COMPTOIR_DATABASE_URL": database_url, **(env or {})}
+    env = {
+        **os.environ,
+        "COMPTOIR_DATABASE_URL": database_url,
+        **UNTHROTTLED_ENV,
+        "COMPTOIR_RATELIMIT_STORAGE_URI": f"comptoir-sqlite:///{log.with_suffix('.limits.db')}",
+        **(env or {}),
+    }
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [

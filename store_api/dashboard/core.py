@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -41,6 +39,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from store_api import context, db
+from store_api.instance import secret_key
 from store_api.keys import service as keys
 from store_api.keys.models import ApiKey, Role
 
@@ -54,7 +53,6 @@ bp = Blueprint(
 )
 
 DASHBOARD_ROLES = frozenset({Role.OWNER, Role.ADMIN})
-SECRET_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
@@ -78,8 +76,7 @@ class _SessionInterface(SecureCookieSessionInterface):
     """
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        if not app.config.get("SECRET_KEY"):
-            app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+        secret_key(app)
         return super().get_signing_serializer(app)
 
 
@@ -97,31 +94,6 @@ def _configure_cookie(state: BlueprintSetupState) -> None:
 
 
 bp.record_once(_configure_cookie)
-
-
-def instance_secret_key(instance_path: str | Path) -> str:
-    """The key in ``<instance>/secret_key``, created once (mode 0600) if it is not there.
-
-    Workers race to create it at first start: each writes a private temporary file and
-    hard-links it into place; the link fails for all but the first, and everyone reads it.
-    """
-    path = Path(instance_path) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_hex(32) + "\n")
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    secret = path.read_text().strip()
-    if len(secret) < 32:
-        raise RuntimeError(f"{path} holds no usable secret key; delete it to get a new one.")
-    return secret
 
 
 @bp.after_request
