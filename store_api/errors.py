@@ -15,6 +15,8 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from store_api.serving import RequestReadTimeout
+
 log = logging.getLogger(__name__)
 
 
@@ -52,8 +54,9 @@ class ErrorCode(enum.StrEnum):
     ALERT_NOT_FOUND = "alert_not_found"
     # event stream
     TOO_MANY_STREAMS = "too_many_streams"
-    # rate limits
+    # rate limits and slow clients
     RATE_LIMITED = "rate_limited"
+    REQUEST_TIMEOUT = "request_timeout"
 
 
 class DomainError(Exception):
@@ -181,6 +184,10 @@ def _flatten_webargs(messages: Any) -> dict[str, Any]:
 
 
 def handle_http_exception(exc: HTTPException) -> tuple[Response, int]:
+    if isinstance(exc.__context__, RequestReadTimeout):  # werkzeug saw a "disconnect"
+        response, status, headers = handle_read_timeout(exc.__context__)
+        response.headers.update(headers)
+        return response, status
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages")
@@ -246,6 +253,14 @@ def handle_domain_error(exc: DomainError) -> tuple[Response, int, dict[str, str]
     return response, status, exc.headers
 
 
+def handle_read_timeout(exc: Exception) -> tuple[Response, int, dict[str, str]]:
+    """The client stopped sending its body (store_api.serving's read deadline)."""
+    response, status = envelope(
+        ErrorCode.REQUEST_TIMEOUT, 408, "The request body did not arrive in time."
+    )
+    return response, status, {"Connection": "close"}
+
+
 def handle_unexpected(exc: Exception) -> tuple[Response, int]:
     log.exception("unhandled error", exc_info=exc)
     return envelope(ErrorCode.INTERNAL_ERROR, 500, "Internal error; it has been logged.")
@@ -254,6 +269,7 @@ def handle_unexpected(exc: Exception) -> tuple[Response, int]:
 def init_app(app: Flask) -> None:
     app.before_request(reject_bad_request_text)
     app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(RequestReadTimeout, handle_read_timeout)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
