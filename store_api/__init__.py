@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect
@@ -12,6 +11,7 @@ from flask_smorest import Api
 from werkzeug.wrappers import Response
 
 from store_api import cli, config, db, errors, i18n, ratelimit
+from store_api.instance import private_dir
 from store_api.schemas import ErrorSchema
 from store_api.stock.service import StockPolicy
 from store_api.webhooks.destinations import DestinationPolicy
@@ -21,7 +21,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults, the environment, then ``settings``."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(config.load(settings))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_dir(app.instance_path)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = config.default_sqlite_url(app.instance_path)
     app.config["API_SPEC_OPTIONS"] = {
