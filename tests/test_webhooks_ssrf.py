@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from store_api import db
+from store_api.instance import secret_key
 from store_api.keys.models import Role
 from store_api.webhooks import service
 from store_api.webhooks.destinations import (
@@ -28,6 +29,7 @@ from store_api.webhooks.destinations import (
     vet,
 )
 from store_api.webhooks.models import WebhookSubscription
+from store_api.webhooks.secret_box import SecretBox
 from store_api.webhooks.worker import DeliveryWorker, HttpSender, Totals
 from tests.conftest import Keys
 from tests.fixtures.clock import FrozenClock
@@ -106,7 +108,11 @@ def subscribe_in_db(app: Flask, url: str, clock: FrozenClock) -> int:
 def deliver(app: Flask, sender: HttpSender | None = None) -> Totals:
     policy = service.DeliveryPolicy.from_config(app.config)
     worker = DeliveryWorker(
-        lambda: db.new_session(app), policy, app.extensions["comptoir_clock"], sender=sender
+        lambda: db.new_session(app),
+        policy,
+        app.extensions["comptoir_clock"],
+        secret_box=SecretBox(secret_key(app)),
+        sender=sender,
     )
     return worker.run(once=True)
 

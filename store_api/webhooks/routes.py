@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from store_api import context, db
 from store_api.auth import require
 from store_api.blueprint import Blueprint
+from store_api.instance import secret_key
 from store_api.keys.models import Role
 from store_api.webhooks import service
 from store_api.webhooks.destinations import DestinationPolicy
@@ -23,6 +24,7 @@ from store_api.webhooks.schemas import (
     WebhookSchema,
     WebhookUpdateSchema,
 )
+from store_api.webhooks.secret_box import SecretBox
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1", description="Webhook subscriptions.")
 
@@ -35,6 +37,10 @@ _BIG_ID = "int(max=9223372036854775807)"
 
 def _destinations() -> DestinationPolicy:
     return DestinationPolicy.from_config(current_app.config)
+
+
+def _box() -> SecretBox:
+    return SecretBox(secret_key(current_app._get_current_object()))  # type: ignore[attr-defined]
 
 
 def _subscription_dict(
@@ -104,10 +110,10 @@ class Webhooks(MethodView):
         """Subscribe a URL to events from now on. The answer holds the secret, once."""
         session = db.get_session()
         with db.write(session):
-            subscription = service.create_subscription(
-                session, now=context.now(), destinations=_destinations(), **data
+            subscription, secret = service.create_subscription(
+                session, now=context.now(), destinations=_destinations(), box=_box(), **data
             )
-            return {**_subscription_dict(session, subscription), "secret": subscription.secret}
+            return {**_subscription_dict(session, subscription), "secret": secret}
 
 
 @blp.route(f"/webhooks/<{_ID}:webhook_id>")
@@ -127,12 +133,17 @@ class WebhookById(MethodView):
         """Change url, event types, description or active; rotate the secret."""
         session = db.get_session()
         with db.write(session):
-            subscription = service.update_subscription(
-                session, webhook_id, changes, now=context.now(), destinations=_destinations()
+            subscription, rotated = service.update_subscription(
+                session,
+                webhook_id,
+                changes,
+                now=context.now(),
+                destinations=_destinations(),
+                box=_box(),
             )
             row = _subscription_dict(session, subscription)
-        if changes.get("rotate_secret"):
-            row["secret"] = subscription.secret
+        if rotated is not None:
+            row["secret"] = rotated
         return row
 
     @require(*MANAGERS)

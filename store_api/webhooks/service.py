@@ -57,6 +57,7 @@ from store_api.webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from store_api.webhooks.secret_box import SecretBox, is_sealed
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
 USER_AGENT = "Comptoir-Webhooks"
@@ -151,22 +152,27 @@ def create_subscription(
     include_customer_data: bool = False,
     now: dt.datetime,
     destinations: DestinationPolicy,
-) -> WebhookSubscription:
-    """Subscribe an endpoint. It receives events from now on, not the outbox's history."""
+    box: SecretBox,
+) -> tuple[WebhookSubscription, str]:
+    """Subscribe an endpoint. It receives events from now on, not the outbox's history.
+
+    Returns the subscription and its signing secret, in clear this once (it is stored sealed).
+    """
     check_destination(url, destinations)
+    secret = new_secret()
     subscription = WebhookSubscription(
         url=url,
         description=description,
         include_customer_data=include_customer_data,
         event_types=list(dict.fromkeys(event_types)),
-        secret=new_secret(),
+        secret=box.seal(secret),
         active=True,
         created_at=now,
         cursor_seq=last_seq(session),
     )
     session.add(subscription)
     session.flush()
-    return subscription
+    return subscription, secret
 
 
 def list_subscriptions(session: Session) -> list[WebhookSubscription]:
@@ -191,10 +197,12 @@ def update_subscription(
     *,
     now: dt.datetime,
     destinations: DestinationPolicy,
-) -> WebhookSubscription:
+    box: SecretBox,
+) -> tuple[WebhookSubscription, str | None]:
     """Change url, description, event types or active; ``rotate_secret`` makes a new secret.
 
     Setting ``active`` back to true on a disabled subscription is the same as :func:`enable`.
+    Returns the subscription and, after a rotation, the new secret in clear (else None).
     """
     subscription = get_subscription(session, subscription_id)
     if "url" in changes:
@@ -209,10 +217,23 @@ def update_subscription(
             setattr(subscription, name, changes[name])
     if "event_types" in changes:
         subscription.event_types = list(dict.fromkeys(changes["event_types"]))
+    rotated = None
     if changes.get("rotate_secret"):
-        subscription.secret = new_secret()
+        rotated = new_secret()
+        subscription.secret = box.seal(rotated)
     session.flush()
-    return subscription
+    return subscription, rotated
+
+
+def seal_plain_secrets(session: Session, box: SecretBox) -> int:
+    """Seal secrets stored in clear before sealing existed (``flask db upgrade`` runs this)."""
+    sealed = 0
+    for subscription in session.scalars(select(WebhookSubscription)):
+        if not is_sealed(subscription.secret):
+            subscription.secret = box.seal(subscription.secret)
+            sealed += 1
+    session.flush()
+    return sealed
 
 
 def delete_subscription(session: Session, subscription_id: int) -> None:
@@ -446,7 +467,7 @@ class Claimed:
     delivery_id: int
     subscription_id: int
     url: str
-    secret: str
+    secret: str  # as stored: sealed (open it with the SecretBox)
     attempt: int
     event_id: uuid.UUID
     event_seq: int
@@ -589,14 +610,15 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes | str) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def message_headers(claimed: Claimed, timestamp: int, body: bytes) -> dict[str, str]:
+def message_headers(claimed: Claimed, timestamp: int, body: bytes, secret: str) -> dict[str, str]:
+    """The Standard Webhooks headers; ``secret`` is the subscription's, opened (SecretBox)."""
     msg_id = str(claimed.event_id)
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(claimed.secret, msg_id, timestamp, body),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
     }
 
 

@@ -33,6 +33,7 @@ from store_api.webhooks.destinations import (
     Resolver,
     vet,
 )
+from store_api.webhooks.secret_box import SecretBox, SecretUnreadable
 from store_api.webhooks.service import Claimed, DeliveryPolicy, Outcome
 
 # At most this much of an answer is read; none of it is kept.
@@ -178,6 +179,7 @@ class DeliveryWorker:
         concurrency: int | None = None,
         worker_id: str | None = None,
         report: Callable[[str], None] | None = None,
+        secret_box: SecretBox,
         sender: Sender | None = None,
         report_every_seconds: float = 1.0,
     ) -> None:
@@ -188,6 +190,7 @@ class DeliveryWorker:
         self.worker_id = worker_id or new_worker_id()
         self.report = report or (lambda _line: None)
         self.sender = sender or HttpSender(policy.destinations)
+        self.secret_box = secret_box
         self.report_every_seconds = report_every_seconds
         self.totals = Totals()
         self._stop = threading.Event()
@@ -257,8 +260,12 @@ class DeliveryWorker:
         attempted_at = self.clock()
         try:
             body = service.message_body(item)
+            try:
+                secret = self.secret_box.open(item.secret)
+            except SecretUnreadable as unreadable:
+                return attempted_at, Outcome(None, 0, error=str(unreadable), permanent=True)
             # The wire timestamp is real time (receivers check it), whatever the app clock says.
-            headers = service.message_headers(item, int(time.time()), body)
+            headers = service.message_headers(item, int(time.time()), body, secret)
             outcome = self.sender(item.url, body, headers, self.policy.timeout_seconds)
         except Exception as exc:  # a bug in one message must not stop the others
             outcome = Outcome(None, 0, error=f"{type(exc).__name__}: {exc}")
