@@ -10,7 +10,7 @@ from flask import Flask, redirect
 from flask_smorest import Api
 from werkzeug.wrappers import Response
 
-from store_api import cli, config, db, errors, i18n, ratelimit
+from store_api import cli, config, db, errors, i18n, openapi, ratelimit
 from store_api.instance import private_dir
 from store_api.schemas import ErrorSchema
 from store_api.stock.service import StockPolicy
@@ -40,6 +40,8 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     Api.ERROR_SCHEMA = ErrorSchema  # document the real envelope, not flask-smorest's default
     api = Api(app)
+    api.ma_plugin.converter.add_attribute_function(openapi.decimal_properties)
+    api.ma_plugin.converter.add_attribute_function(openapi.ecma_patterns)
     app.extensions["comptoir_api"] = api
     _register_blueprints(api)
     from store_api.dashboard import bp as dashboard_bp
