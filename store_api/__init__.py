@@ -47,7 +47,10 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     from store_api.dashboard import bp as dashboard_bp
 
     app.register_blueprint(dashboard_bp)
+    from store_api.apidocs import bp as apidocs_bp
     from store_api.clickstream.tracker import bp as tracker_bp
+
+    app.register_blueprint(apidocs_bp)
 
     app.register_blueprint(tracker_bp)
     errors.init_app(app)

@@ -14,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from store_api import context, db
 from store_api.analytics.cli import analytics_cli
+from store_api.backups.cli import backup, restore
 from store_api.catalog import importer
 from store_api.catalog import service as catalog
 from store_api.clickstream.seed import seed_browsing
@@ -300,3 +301,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(alerts_cli)
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_browsing)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
