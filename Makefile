@@ -43,7 +43,7 @@ run: seed ## Install, migrate, seed and serve the demo shop on http://127.0.0.1:
 
 .PHONY: test
 test: $(STAMP) lint ## Install what tests need and run the whole suite on SQLite and on PostgreSQL
-	scripts/ensure-system-packages.sh postgresql mosquitto chromium
+	scripts/ensure-system-packages.sh postgresql mosquitto chromium nginx
 	COMPTOIR_TEST_DB=sqlite $(BIN)/pytest
 	COMPTOIR_TEST_DB=postgresql $(BIN)/pytest
 

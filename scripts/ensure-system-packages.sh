@@ -26,6 +26,10 @@ is_installed() {
         mosquitto)
             command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto
             ;;
+        nginx)
+            # The slow-client test runs this binary unprivileged, with a config of its own.
+            test -x /usr/sbin/nginx
+            ;;
         chromium)
             # The browser test launches exactly this binary (Playwright never downloads one).
             test -x /usr/bin/chromium

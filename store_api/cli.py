@@ -48,6 +48,24 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
     with db.engine_for(app).begin() as connection:
         cfg.attributes["connection"] = connection
         alembic_command.upgrade(cfg, revision)
+    if revision == "head":
+        _seal_plain_webhook_secrets(app)
+
+
+def _seal_plain_webhook_secrets(app: Flask) -> None:
+    """Secrets stored in clear before migration 0012 are sealed with this instance's key."""
+    from store_api.instance import secret_key
+    from store_api.webhooks.secret_box import SecretBox
+    from store_api.webhooks.service import seal_plain_secrets
+
+    session = db.new_session(app)
+    try:
+        with db.write(session):
+            sealed = seal_plain_secrets(session, SecretBox(secret_key(app)))
+    finally:
+        session.close()
+    if sealed:
+        click.echo(f"Sealed {sealed} webhook secret(s) stored in clear.")
 
 
 @db_cli.command("upgrade")

@@ -15,6 +15,7 @@ from store_api.analytics.models import (
 )
 from store_api.catalog.models import Product
 from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
+from store_api.dashboard.models import DashboardSession
 from store_api.events.models import Event, EventCounter
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
@@ -41,6 +42,7 @@ __all__ = [
     "DailyProductTotal",
     "DailySearch",
     "DailyVisits",
+    "DashboardSession",
     "DeadLetter",
     "DiscrepancyFeed",
     "Event",

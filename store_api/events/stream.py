@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store_api import db
-from store_api.auth import ALL_ROLES, require
+from store_api.auth import ALL_ROLES, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import TooManyStreams
 from store_api.events import service
@@ -40,6 +40,7 @@ from store_api.events.schemas import (
     EventStreamHeadersSchema,
     EventStreamQueryArgsSchema,
 )
+from store_api.events.visibility import Reader
 from store_api.schemas import ErrorSchema
 
 log = logging.getLogger(__name__)
@@ -113,9 +114,9 @@ class Pacing:
 _EVENT = EventSchema()
 
 
-def frame(event: Event) -> bytes:
+def frame(event: Event, reader: Reader) -> bytes:
     """One SSE message; ``id`` is the seq, so the browser's Last-Event-ID is our cursor."""
-    data = json.dumps(_EVENT.dump(event), separators=(",", ":"))
+    data = json.dumps(_EVENT.dump(service.as_seen_by(event, reader)), separators=(",", ":"))
     return f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n".encode()
 
 
@@ -147,6 +148,7 @@ def _events(
     skus: Sequence[str],
     pacing: Pacing,
     client: socket.socket | None,
+    reader: Reader,
 ) -> Iterator[bytes]:
     """The response body. Runs after the request context is gone: it only uses its args."""
     try:
@@ -157,7 +159,7 @@ def _events(
             try:
                 with db.read(session):
                     page = service.read(session, after=cursor, limit=BATCH, types=types, skus=skus)
-                    chunk = b"".join(frame(event) for event in page.events)
+                    chunk = b"".join(frame(event, reader) for event in page.events)
             except SQLAlchemyError:
                 # End cleanly; the client retries in RETRY_MS from its Last-Event-ID.
                 log.warning("event stream stopped: database error", exc_info=True)
@@ -229,6 +231,7 @@ class EventStream(MethodView):
                 skus=args["sku"],
                 pacing=Pacing.from_config(app.config),
                 client=_plain_socket(request.environ),
+                reader=Reader(current_caller().role),
             )
         except BaseException:
             session.close()
