@@ -28,9 +28,13 @@ DEMO_CATALOGUE = SEEDS / "demo_catalog.csv"
 
 @functools.cache
 def demo_skus(path: Path = DEMO_CATALOGUE) -> frozenset[str]:
-    """The SKUs of the demo catalogue."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        return frozenset(row["sku"] for row in csv.DictReader(handle))
+    """The SKUs of the demo catalogue (none when it is not installed: then every product is a
+    real shop's)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return frozenset(row["sku"] for row in csv.DictReader(handle))
+    except FileNotFoundError:
+        return frozenset()
 
 
 def not_demo(skus: set[str] | frozenset[str] | list[str]) -> list[str]:

@@ -320,6 +320,8 @@ def start_gunicorn(
                 "warning",
                 "--logger-class",
                 "store_api.serving.SafeAccessLogger",
+                # Not ~/.gunicorn/gunicorn.ctl, shared by every gunicorn of the user.
+                "--no-control-socket",
                 "store_api:create_app()",
             ],
             cwd=ROOT,

@@ -72,7 +72,7 @@ def seed_planogram(planogram_file: Path, zones_file: Path, force: bool) -> None:
                 session, store, read_planogram(planogram_file), context.now()
             )
         except Invalid as exc:
-            raise click.ClickException(f"{planogram_file.name}: {exc}") from exc
+            raise click.ClickException(f"{planogram_file.name}: {exc.message}") from exc
         with zones_file.open(newline="", encoding="utf-8") as file:
             zones = [
                 service.put_zone(
