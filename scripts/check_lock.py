@@ -116,8 +116,9 @@ def check(root: Path = ROOT) -> list[str]:
     return problems
 
 
-def main() -> int:
-    problems = check()
+def main(argv: list[str]) -> int:
+    """``check_lock.py [PROJECT_DIR]`` (default: this checkout)."""
+    problems = check(Path(argv[0]) if argv else ROOT)
     if not problems:
         print(f"{LOCK} and {DEV_LOCK} cover pyproject.toml.")
         return 0
@@ -132,4 +133,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
