@@ -70,7 +70,7 @@ run-shop: migrate ## Serve a real shop: migrate, then every process but the demo
 
 .PHONY: test
 test: $(STAMP) lint ## Install what tests need and run the whole suite on SQLite and on PostgreSQL
-	scripts/ensure-system-packages.sh postgresql mosquitto chromium nginx
+	scripts/ensure-system-packages.sh postgresql mosquitto chromium nginx systemd openssl
 	COMPTOIR_TEST_DB=sqlite $(BIN)/pytest
 	COMPTOIR_TEST_DB=postgresql $(BIN)/pytest
 
