@@ -60,6 +60,9 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(apidocs_bp)
 
     app.register_blueprint(tracker_bp)
+    from store_api.tablet.routes import bp as tablet_bp
+
+    app.register_blueprint(tablet_bp)
     errors.init_app(app)
     ratelimit.init_app(app)
     cli.init_app(app)
@@ -74,20 +77,25 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 def _register_blueprints(api: Api) -> None:
     from store_api.analytics.routes import blp as analytics_blp
     from store_api.catalog.routes import blp as catalog_blp
+    from store_api.catalog.sheet_routes import blp as sheets_blp
     from store_api.clickstream.routes import blp as clickstream_blp
     from store_api.events.routes import blp as events_blp
     from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
     from store_api.recommendations.routes import blp as recommendations_blp
+    from store_api.search.routes import blp as search_blp
     from store_api.shelves.routes import alerts_blp, sensors_blp
     from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
+    from store_api.suppliers.routes import blp as suppliers_blp
     from store_api.system.routes import blp as system_blp
+    from store_api.tablets.routes import blp as tablets_blp
     from store_api.webhooks.routes import blp as webhooks_blp
 
     for blueprint in (
         system_blp,
+        search_blp,  # before the catalog: /products/suggest is not a SKU
         catalog_blp,
         stock_blp,
         reservations_blp,
@@ -101,5 +109,8 @@ def _register_blueprints(api: Api) -> None:
         sensors_blp,
         clickstream_blp,
         analytics_blp,
+        tablets_blp,
+        suppliers_blp,
+        sheets_blp,
     ):
         api.register_blueprint(blueprint)

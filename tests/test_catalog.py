@@ -25,6 +25,7 @@ from tests.fixtures.shop import add_product
 PRODUCTS = "/api/v1/products"
 NEW_PRODUCT = {
     "sku": "LL-BOS-WAN28-BL",
+    "gtin": "2000012345678",
     "name": "Lave-linge hublot Bosch Serie 4 8 kg",
     "description": "Moteur EcoSilence Drive.",
     "brand": "Bosch",
@@ -76,6 +77,7 @@ def test_an_owner_creates_a_product_with_empty_stock(
         "currency": "EUR",
         "active": True,
         "low_stock_threshold": None,
+        "mpn": None,
         "created_at": clock().isoformat(),
         "updated_at": clock().isoformat(),
         "stock": NO_STOCK,

@@ -9,6 +9,7 @@ and the database is left exactly as it was; a missing, malformed, unknown or rev
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
 from collections.abc import Callable
@@ -20,15 +21,23 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from store_api import db
+from store_api.catalog import sheets
 from store_api.db import Base
+from store_api.feeds import service as feeds
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from store_api.orders import service as orders
+from store_api.search import service as search
 from store_api.shelves import service as shelves
 from store_api.stock import service as stock
 from store_api.stock.models import Channel
+from store_api.suppliers import service as suppliers
+from store_api.tablets import service as tablets
+from store_api.tablets.routes import pairing_secret
 from store_api.webhooks import service as webhooks
 from store_api.webhooks.models import WebhookDelivery
 from tests.conftest import Keys
@@ -56,6 +65,12 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("GET", "/api/v1/products/{sku}"): ANYONE,
     ("PATCH", "/api/v1/products/{sku}"): OWNER,
     ("DELETE", "/api/v1/products/{sku}"): OWNER,
+    ("GET", "/api/v1/products/suggest"): ANYONE,
+    ("GET", "/api/v1/search/synonyms"): OWNER,
+    ("POST", "/api/v1/search/synonyms"): OWNER,
+    ("GET", "/api/v1/search/synonyms/{synonym_id}"): OWNER,
+    ("PATCH", "/api/v1/search/synonyms/{synonym_id}"): OWNER,
+    ("DELETE", "/api/v1/search/synonyms/{synonym_id}"): OWNER,
     ("GET", "/api/v1/categories"): ANYONE,
     ("GET", "/api/v1/stock"): ANYONE,
     ("GET", "/api/v1/stock/{sku}"): ANYONE,
@@ -101,8 +116,8 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("GET", "/api/v1/footfall"): OWNER,
     ("GET", "/api/v1/devices"): STOCK_KEEPERS,
     ("GET", "/api/v1/tasks"): STOCK_KEEPERS,
-    # Shelf vs system (possible shrinkage): the owner looks into it.
-    ("GET", "/api/v1/discrepancies"): OWNER,
+    # Shelf vs system (possible shrinkage): sellers see what to count, the owner looks into it.
+    ("GET", "/api/v1/discrepancies"): STOCK_KEEPERS,
     ("POST", "/api/v1/discrepancies/{discrepancy_id}/resolve"): OWNER,
     # Browsing analytics are the shop's figures: the owner's.
     ("GET", "/api/v1/analytics/reports"): OWNER,
@@ -110,14 +125,57 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     # Browsers cannot hold a secret: web events need no key (see PUBLIC), but a key sent must
     # be valid; in-store events (reco_shown, reco_accepted) need a seller's key.
     ("POST", "/api/v1/collect"): ANYONE,
+    # Every key may ask who it is (a tablet checks its key at start).
+    ("GET", "/api/v1/me"): ANYONE,
+    # Which devices act as sellers is the owner's call; a new tablet pairs with the owner's
+    # one-time code and needs no key (see PUBLIC), but a key sent must be valid.
+    ("POST", "/api/v1/tablets/pairing-codes"): OWNER,
+    ("POST", "/api/v1/tablets/pair"): ANYONE,
+    ("GET", "/api/v1/tablets"): OWNER,
+    ("DELETE", "/api/v1/tablets/{tablet_id}"): OWNER,
+    # Suppliers, purchase prices and what the catalog takes from them: the owner's business.
+    ("GET", "/api/v1/suppliers"): OWNER,
+    ("POST", "/api/v1/suppliers"): OWNER,
+    ("GET", "/api/v1/suppliers/{code}"): OWNER,
+    ("PATCH", "/api/v1/suppliers/{code}"): OWNER,
+    ("GET", "/api/v1/supplier-offers"): OWNER,
+    ("GET", "/api/v1/suppliers/{code}/feeds"): OWNER,
+    ("POST", "/api/v1/suppliers/{code}/feeds"): OWNER,
+    ("GET", "/api/v1/feeds/{feed_id}"): OWNER,
+    ("POST", "/api/v1/feeds/{feed_id}/apply"): OWNER,
+    # Sheets and publishing decide what the webshop shows: the owner.
+    ("GET", "/api/v1/sheets"): OWNER,
+    ("GET", "/api/v1/sheets/{sku}"): OWNER,
+    ("POST", "/api/v1/sheets/{sku}/ready"): OWNER,
+    ("POST", "/api/v1/sheets/{sku}/draft"): OWNER,
+    ("POST", "/api/v1/sheets/{sku}/publish"): OWNER,
+    ("POST", "/api/v1/sheets/{sku}/unpublish"): OWNER,
+    ("GET", "/api/v1/sheet-rules"): OWNER,
+    ("PUT", "/api/v1/sheet-rules/{category}"): OWNER,
+    # What is published is public product data: any client reads it (the webshop pulls it).
+    ("GET", "/api/v1/products/{sku}/jsonld"): ANYONE,
+    ("GET", "/api/v1/channels/merchant-feed"): ANYONE,
 }
 
 # Endpoints that also work without any key (a missing header is not a 401).
-PUBLIC: frozenset[Endpoint] = frozenset({("POST", "/api/v1/collect")})
+PUBLIC: frozenset[Endpoint] = frozenset(
+    {("POST", "/api/v1/collect"), ("POST", "/api/v1/tablets/pair")}
+)
 
 SKU = "LL-8KG"
 UNITS = {"floor": 5, "backroom": 3}
 ORDER_BODY = {"lines": [{"sku": SKU, "quantity": 1}]}
+FEED_CSV = b"ref;name;price\nDR-1;Hotte aspirante 60 cm;189,00\n"
+FEED_BOUNDARY, FEED_UPLOAD = encode_multipart(
+    {"file": FileStorage(io.BytesIO(FEED_CSV), "tarif.csv")}
+)
+# Sheets of the test product: what the request needs it to be in before.
+SHEET_BEFORE = {
+    "ready": [],
+    "draft": ["ready"],
+    "publish": ["ready"],
+    "unpublish": ["ready", "publish"],
+}
 
 
 @dataclass(frozen=True)
@@ -129,6 +187,8 @@ class Call:
     query: str = ""
     json: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # A raw body (a multipart file upload) instead of JSON.
+    body: bytes | None = None
 
 
 CALLS: dict[Endpoint, Call] = {
@@ -140,6 +200,16 @@ CALLS: dict[Endpoint, Call] = {
     ("GET", "/api/v1/products/{sku}"): Call(200, writes=False),
     ("PATCH", "/api/v1/products/{sku}"): Call(200, writes=True, json={"price": "449.00"}),
     ("DELETE", "/api/v1/products/{sku}"): Call(200, writes=True),
+    ("GET", "/api/v1/products/suggest"): Call(200, writes=False, query="?q=prod"),
+    ("GET", "/api/v1/search/synonyms"): Call(200, writes=False),
+    ("POST", "/api/v1/search/synonyms"): Call(
+        201, writes=True, json={"term": "frigo", "synonyms": ["réfrigérateur"]}
+    ),
+    ("GET", "/api/v1/search/synonyms/{synonym_id}"): Call(200, writes=False),
+    ("PATCH", "/api/v1/search/synonyms/{synonym_id}"): Call(
+        200, writes=True, json={"synonyms": ["téléviseur", "TV"]}
+    ),
+    ("DELETE", "/api/v1/search/synonyms/{synonym_id}"): Call(204, writes=True),
     ("GET", "/api/v1/categories"): Call(200, writes=False),
     ("GET", "/api/v1/stock"): Call(200, writes=False, query=f"?sku={SKU}&sku=UNKNOWN"),
     ("GET", "/api/v1/stock/{sku}"): Call(200, writes=False),
@@ -237,6 +307,44 @@ CALLS: dict[Endpoint, Call] = {
         },
         headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"},
     ),
+    ("GET", "/api/v1/me"): Call(200, writes=False),
+    ("POST", "/api/v1/tablets/pairing-codes"): Call(
+        201, writes=True, json={"name": "Tablette caisse"}
+    ),
+    # {pairing_code} is filled in with a live code made for the test.
+    ("POST", "/api/v1/tablets/pair"): Call(
+        201, writes=True, json={"code": "{pairing_code}", "device": "Chrome 131, Android 14"}
+    ),
+    ("GET", "/api/v1/tablets"): Call(200, writes=False),
+    ("DELETE", "/api/v1/tablets/{tablet_id}"): Call(200, writes=True),
+    ("GET", "/api/v1/suppliers"): Call(200, writes=False),
+    ("POST", "/api/v1/suppliers"): Call(
+        201, writes=True, json={"code": "ELECDIS", "name": "Elecdis"}
+    ),
+    ("GET", "/api/v1/suppliers/{code}"): Call(200, writes=False),
+    ("PATCH", "/api/v1/suppliers/{code}"): Call(200, writes=True, json={"default_lead_days": 5}),
+    ("GET", "/api/v1/supplier-offers"): Call(200, writes=False, query="?supplier=DISTRILEC"),
+    ("GET", "/api/v1/suppliers/{code}/feeds"): Call(200, writes=False),
+    ("POST", "/api/v1/suppliers/{code}/feeds"): Call(
+        201,
+        writes=True,
+        body=FEED_UPLOAD,
+        headers={"Content-Type": f"multipart/form-data; boundary={FEED_BOUNDARY}"},
+    ),
+    ("GET", "/api/v1/feeds/{feed_id}"): Call(200, writes=False, query="?kind=new"),
+    ("POST", "/api/v1/feeds/{feed_id}/apply"): Call(200, writes=True, json={}),
+    ("GET", "/api/v1/sheets"): Call(200, writes=False, query="?incomplete=true"),
+    ("GET", "/api/v1/sheets/{sku}"): Call(200, writes=False),
+    ("POST", "/api/v1/sheets/{sku}/ready"): Call(200, writes=True),
+    ("POST", "/api/v1/sheets/{sku}/draft"): Call(200, writes=True),
+    ("POST", "/api/v1/sheets/{sku}/publish"): Call(200, writes=True),
+    ("POST", "/api/v1/sheets/{sku}/unpublish"): Call(200, writes=True),
+    ("GET", "/api/v1/sheet-rules"): Call(200, writes=False),
+    ("PUT", "/api/v1/sheet-rules/{category}"): Call(
+        200, writes=True, json={"required": {"webshop": ["name", "price", "brand"]}}
+    ),
+    ("GET", "/api/v1/products/{sku}/jsonld"): Call(200, writes=False),
+    ("GET", "/api/v1/channels/merchant-feed"): Call(200, writes=False),
 }
 
 # A seller acts on store reservations, the webshop on web ones; the others may act on both.
@@ -313,7 +421,84 @@ def _open_shop(
         values["alert_id"] = _raise_help(app, clock)
     if "{discrepancy_id}" in template:
         values["discrepancy_id"] = _raise_discrepancy(app, clock)
+    if endpoint == ("POST", "/api/v1/tablets/pair"):
+        values["pairing_code"] = _pairing_code(app, clock)
+    if "{tablet_id}" in template:
+        values["tablet_id"] = _pair_tablet(app, clock)
+    if "{synonym_id}" in template:
+        values["synonym_id"] = _add_synonym(app, clock)
+    if "{code}" in template or "{feed_id}" in template:
+        values["code"], values["feed_id"] = _feed_dry_run(app, clock)
+    if template.startswith(("/api/v1/sheet", "/api/v1/products/{sku}/jsonld")):
+        values["category"] = "Lave-linge"
+        _prepare_sheet(app, clock, template)
     return values
+
+
+def _pairing_code(app: Flask, clock: FrozenClock) -> str:
+    session = db.new_session(app)
+    with db.write(session):
+        made = tablets.create_code(
+            session, name=None, created_by="test", secret=pairing_secret(app), now=clock()
+        )
+    session.close()
+    return made.code
+
+
+def _pair_tablet(app: Flask, clock: FrozenClock) -> int:
+    code = _pairing_code(app, clock)
+    session = db.new_session(app)
+    with db.write(session):
+        paired = tablets.pair(
+            session,
+            code=code,
+            device=None,
+            address="192.0.2.1",
+            secret=pairing_secret(app),
+            now=clock(),
+            limits=tablets.PairingLimits(),
+        )
+        assert paired is not None
+        tablet_id = paired.tablet.id
+    session.close()
+    return tablet_id
+
+
+def _add_synonym(app: Flask, clock: FrozenClock) -> int:
+    session = db.new_session(app)
+    with db.write(session):
+        synonym = search.create_synonym(session, "télé", ["téléviseur"], now=clock())
+        synonym_id = synonym.id
+    session.close()
+    return synonym_id
+
+
+def _feed_dry_run(app: Flask, clock: FrozenClock) -> tuple[str, int]:
+    session = db.new_session(app)
+    with db.write(session):
+        suppliers.create_supplier(session, {"code": "DISTRILEC", "name": "Distrilec"}, now=clock())
+        record = feeds.dry_run(
+            session, "DISTRILEC", FEED_CSV, "tarif.csv", actor="test", now=clock(), max_bytes=10**6
+        )
+        ids = "DISTRILEC", record.id
+    session.close()
+    return ids
+
+
+def _prepare_sheet(app: Flask, clock: FrozenClock, template: str) -> None:
+    """The test product's category asks only for what it has; its sheet in the state needed."""
+    action = template.rsplit("/", 1)[1]
+    steps = ["ready", "publish"] if action == "jsonld" else SHEET_BEFORE.get(action, [])
+    verbs = {"ready": sheets.mark_ready, "publish": sheets.publish}
+    session = db.new_session(app)
+    with db.write(session):
+        sheets.save_rule(
+            session, "Lave-linge", required={"webshop": ["name", "price"]}, template="",
+            google_category="", now=clock(),
+        )  # fmt: skip
+        for step in steps:
+            verbs[step](session, SKU, actor="test", now=clock())
+    session.close()
 
 
 def _raise_discrepancy(app: Flask, clock: FrozenClock) -> int:
@@ -407,6 +592,12 @@ def _send(
     if authorization is not None:
         headers["Authorization"] = authorization
     url = template.format(**values) + call.query
+    body = call.json
+    if body is not None:
+        body = {k: v.format(**values) if isinstance(v, str) else v for k, v in body.items()}
+    return client.open(url, method=method, json=body, headers=headers)
+    if call.body is not None:
+        return client.open(url, method=method, data=call.body, headers=headers)
     return client.open(url, method=method, json=call.json, headers=headers)
 
 

@@ -43,6 +43,7 @@ READY = {
     "labels": r"connected: publishing the labels' states",
     "simulator": r"this looks like a real shop.* The simulator stands aside",
     "analytics": r"Folding new webshop events into the reports every \d+ s",
+    "feeds": r"Looking for supplier files in \S+ every \d+ s",
     "reminders": r"Reminder worker \S+ started",
 }
 DEMO_ONLY = {"simulator"}

@@ -17,12 +17,34 @@ class LocationStockSchema(Schema):
     available = fields.Integer()
 
 
+class SupplierAvailabilitySchema(Schema):
+    orderable = fields.Boolean(metadata={"description": "A supplier can deliver it."})
+    availability = fields.String(
+        metadata={"description": "in_stock, on_order, out_of_stock or discontinued."}
+    )
+    lead_days = fields.Integer(
+        allow_none=True, metadata={"description": "Days to deliver (best orderable offer)."}
+    )
+    suppliers = fields.Integer(metadata={"description": "Suppliers that list it."})
+    message = fields.String(
+        metadata={"description": 'For people: "commandable, livré sous 3 jours".'}
+    )
+
+
 class ProductStockSchema(Schema):
     sku = fields.String()
     on_hand = fields.Integer()
     reserved = fields.Integer()
     available = fields.Integer()
     locations = fields.List(fields.Nested(LocationStockSchema))
+    supplier = fields.Nested(
+        SupplierAvailabilitySchema,
+        allow_none=True,
+        metadata={
+            "description": "Endless aisle: what suppliers can deliver (null: no supplier lists "
+            "it). Shown to sellers and webshop visitors when the shop has none."
+        },
+    )
 
 
 class StockQueryArgsSchema(StrictSchema):
@@ -130,12 +152,13 @@ class ReservationCommitSchema(StrictSchema):
 class ReservationSchema(Schema):
     id = fields.UUID()
     sku = fields.String()
+    product_name = fields.String(metadata={"description": "The product's name, for display."})
     quantity = fields.Integer()
     location = fields.String()
     channel = fields.String()
     status = fields.String()
     note = fields.String(allow_none=True)
-    created_by = fields.String()
+    created_by = fields.String(metadata={"description": "Name of the key that made the hold."})
     expires_at = fields.DateTime()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -147,6 +170,10 @@ class ReservationSchema(Schema):
 
 class ReservationQueryArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf([s.value for s in ReservationStatus]))
+    mine = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: only the holds made with the calling key (a tablet's)."},
+    )
     sku = sku_field()
     channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
 
