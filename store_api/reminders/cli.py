@@ -21,11 +21,9 @@ reminders_cli = AppGroup("reminders", help="Customer reminders.")
 
 def signing_key(app: Flask) -> str:
     """The key that signs unsubscribe links: SECRET_KEY, else the instance's own key."""
-    from store_api.dashboard.core import instance_secret_key
+    from store_api.instance import secret_key
 
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
-    return str(app.config["SECRET_KEY"])
+    return secret_key(app)
 
 
 def recommender_dir(app: Flask) -> Path:
