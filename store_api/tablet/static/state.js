@@ -91,6 +91,10 @@ export function refusal(error) {
       return _("This alert no longer exists.");
     case "unknown_location":
       return _("Unknown location.");
+    case "consent_required":
+      return _("The customer has not agreed to be told: ask them first.");
+    case "customer_not_found":
+      return _("This customer no longer exists.");
     case "idempotency_key_reused":
       return _("This action was already sent with other details.");
     case "forbidden":

@@ -38,6 +38,8 @@ const KIND_LABELS = {
   ack: () => _("I'm going"),
   adjust: () => _("Delivery"),
   count: () => _("Count"),
+  stock_alert: () => _("Back-in-stock request"),
+  consent: () => _("Customer's consent"),
 };
 
 function describe(item) {

@@ -3,6 +3,7 @@
 // to the hold, credited to the suggestion in the owner's report).
 import { ApiError, enc, get } from "../api.js";
 import { on } from "../bus.js";
+import { backInStockSheet, customerPicker } from "../customer.js";
 import { money, time } from "../format.js";
 import { h, mount } from "../h.js";
 import { _, ngettext } from "../i18n.js";
@@ -85,6 +86,7 @@ export function reserveSheet(product, suggestion = null) {
     h("option", { value: "3" }, _("For 3 days")));
   const confirm = h("button", { class: "btn primary big", type: "submit", id: "hold-confirm" }, _("Reserve"));
   const result = h("div", { "aria-live": "polite" });
+  const picker = customerPicker();
   const form = h("form", { class: "reserve-form" },
     h("div", { class: "sheet-product" }, photo(product), h("div", {}, h("strong", {}, product.name), h("span", { class: "price" }, money(product.price)))),
     h("div", { class: "field" }, h("span", { class: "label" }, _("Quantity")),
@@ -93,8 +95,8 @@ export function reserveSheet(product, suggestion = null) {
         qty,
         h("button", { class: "btn secondary", type: "button", "aria-label": _("One more"), onclick: () => setQty(quantity + 1) }, "+"))),
     field(_("Note"), note, _("Up to 200 characters")),
-    // The customer picker (reminders: customers on holds) goes here.
-    h("div", { class: "customer-slot", dataset: { slot: "customer" } }),
+    // Who the hold is for (optional): the held-item reminders go to them.
+    h("div", { class: "customer-slot", dataset: { slot: "customer" } }, picker.node),
     h("div", { class: "two" }, field(_("Take from"), where), field(_("How long"), until)),
     confirm,
     result);
@@ -109,12 +111,14 @@ export function reserveSheet(product, suggestion = null) {
       if (where.value) body.location = where.value;
       if (until.value) body.ttl_seconds = untilEvening(Number(until.value));
       if (suggestion) body.recommendation_id = suggestion.recommendation_id;
+      const customer = picker.chosen();
+      if (customer) body.customer_id = customer.id;
       const item = await submit({
         kind: "hold",
         method: "POST",
         path: "/reservations",
         body,
-        label: { sku: product.sku, name: product.name, quantity, note: body.note || "" },
+        label: { sku: product.sku, name: product.name, quantity, note: body.note || "", text: customer ? customer.name : "" },
       });
       if (item.state === "done") {
         toast(_("Reserved: {quantity} × {name} ({where})", { quantity, name: product.name, where: locationName(item.result.location) }));
@@ -223,6 +227,9 @@ export async function show(main, route) {
   }
 
   const reserve = h("button", { class: "btn primary big reserve", type: "button", id: "reserve", onclick: async () => { await reserveSheet(product); loadHolds(); } }, _("Reserve"));
+  // Out of stock everywhere: a customer may ask to be told when it is back (once).
+  const outOfStock = () => product.active !== false && stockOf(sku)?.available === 0;
+  const notify = h("button", { class: "btn secondary big", type: "button", id: "notify-back", hidden: !outOfStock(), onclick: () => backInStockSheet(product) }, _("Notify the customer when back in stock"));
   mount(
     main,
     h("section", { class: "product" },
@@ -234,7 +241,7 @@ export async function show(main, route) {
           h("p", { class: "price big" }, money(product.price)),
           h("p", { class: "sku muted" }, product.sku, stale ? staleNote(at) : null),
           product.active === false ? errorBox(_("This product is no longer sold.")) : null)),
-      h("div", { class: "stock-block" }, h("h2", { class: "section" }, _("Stock")), stockBadges(sku, { big: true }), reserve),
+      h("div", { class: "stock-block" }, h("h2", { class: "section" }, _("Stock")), stockBadges(sku, { big: true }), reserve, notify),
       h("div", { class: "columns" },
         h("div", {},
           h("h2", { class: "section" }, _("Holds in progress")), holds,
@@ -245,6 +252,9 @@ export async function show(main, route) {
   loadHolds();
   loadSuggestions();
   const offs = [
+    on("stock", (moved) => {
+      if (moved === sku) notify.hidden = !outOfStock();
+    }),
     on("event:reservation.created", (e) => e.sku === sku && loadHolds()),
     on("event:reservation.committed", (e) => e.sku === sku && loadHolds()),
     on("event:reservation.released", (e) => e.sku === sku && loadHolds()),
