@@ -130,6 +130,29 @@ def test_consent_is_a_history_with_when_how_and_by_whom(
     assert export.get_json()["consents"][1]["wording"] == "J'accepte vos conseils."
 
 
+def test_a_replayed_consent_is_recorded_once(client: FlaskClient, keys: Keys) -> None:
+    """The tablet's queue sends its taps again after a lost answer, with the same key."""
+    customer = new_customer(client, keys, purposes=("service",))
+    body = {"consents": [consent("marketing")]}
+    headers = keys.headers(Role.SELLER, **{"Idempotency-Key": "tap-7"})
+
+    first = client.post(f"/api/v1/customers/{customer}/consents", json=body, headers=headers)
+    again = client.post(f"/api/v1/customers/{customer}/consents", json=body, headers=headers)
+    other = client.post(
+        f"/api/v1/customers/{customer}/consents",
+        json={"consents": [consent("marketing", granted=False)]},
+        headers=headers,
+    )
+    export = client.get(f"/api/v1/customers/{customer}/export", headers=keys.headers(Role.OWNER))
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json() == first.get_json()
+    assert other.status_code == 422
+    assert other.get_json()["code"] == "idempotency_key_reused"
+    assert [c["purpose"] for c in export.get_json()["consents"]] == ["service", "marketing"]
+
+
 def test_a_consent_in_the_future_is_refused(client: FlaskClient, keys: Keys) -> None:
     customer = new_customer(client, keys)
     later = (dt.datetime(2026, 11, 28, tzinfo=dt.UTC)).isoformat()

@@ -25,6 +25,7 @@ from store_api.customers.schemas import (
     StockAlertCreateSchema,
     StockAlertSchema,
 )
+from store_api.idempotency import idempotent
 from store_api.keys.models import Role
 
 blp = Blueprint(
@@ -32,7 +33,8 @@ blp = Blueprint(
 )
 
 # Sellers (tablets) and the webshop register the customers they serve; sellers look them up
-# at the counter. Export and erasure answer a person's GDPR request: the owner's.
+# at the counter. The writes a tablet queues honour Idempotency-Key (a replay is answered, not
+# applied twice). Export and erasure answer a person's GDPR request: the owner's.
 REGISTRARS = (Role.OWNER, Role.SELLER, Role.WEBSHOP)
 FINDERS = (Role.OWNER, Role.SELLER)
 
@@ -64,6 +66,7 @@ def _view(session: Session, customers: list[Customer]) -> list[dict[str, Any]]:
 @blp.route("/customers")
 class Customers(MethodView):
     @require(*REGISTRARS)
+    @idempotent
     @blp.arguments(CustomerCreateSchema)
     @blp.response(201, CustomerSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +140,7 @@ class CustomerById(MethodView):
 @blp.route("/customers/<uuid:customer_id>/consents")
 class CustomerConsents(MethodView):
     @require(*REGISTRARS)
+    @idempotent
     @blp.arguments(ConsentsSchema)
     @blp.response(201, CustomerSchema)
     def post(self, data: dict[str, Any], customer_id: uuid.UUID) -> dict[str, Any]:
@@ -168,6 +172,7 @@ class CustomerExport(MethodView):
 @blp.route("/customers/<uuid:customer_id>/stock-alerts")
 class CustomerStockAlerts(MethodView):
     @require(*REGISTRARS)
+    @idempotent
     @blp.arguments(StockAlertCreateSchema)
     @blp.response(201, StockAlertSchema)
     def post(self, data: dict[str, Any], customer_id: uuid.UUID) -> StockAlert:
