@@ -427,6 +427,10 @@ def test_the_openapi_document_lists_the_header_on_every_tablet_write(client: Fla
         ("POST", "/api/v1/alerts/{alert_id}/ack"),
         ("POST", "/api/v1/stock/adjustments"),
         ("PUT", "/api/v1/stock/{sku}/locations/{location}"),
+        ("PUT", "/api/v1/reservations/{reservation_id}/customer"),
+        ("POST", "/api/v1/customers"),
+        ("POST", "/api/v1/customers/{customer_id}/consents"),
+        ("POST", "/api/v1/customers/{customer_id}/stock-alerts"),
     } <= documented
     # The path parameters are still documented next to the header.
     assert "parameters" in paths["/api/v1/reservations/{reservation_id}/commit"]
