@@ -147,6 +147,7 @@ def test_out_of_stock_a_known_customer_asks_to_be_told(
         button.click()
         confirm = page.locator("#alert-confirm")
         assert confirm.is_disabled()  # nobody chosen yet
+        assert page.locator(".sheet .customer-picker > .label").inner_text() == "Client"
         page.fill("#customer-search", "anne.mar")
         page.click(f".customer-result[data-customer='{anne}']")
         assert confirm.is_enabled()

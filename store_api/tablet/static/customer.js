@@ -40,7 +40,7 @@ function whyRefused(error) {
 }
 
 // The picker: search, pick one, or register a new customer. onChange(customer | null).
-export function customerPicker({ onChange = () => {} } = {}) {
+export function customerPicker({ onChange = () => {}, label = _("Customer (optional)") } = {}) {
   let chosen = null;
   let timer = null;
   let asked = 0;
@@ -56,7 +56,7 @@ export function customerPicker({ onChange = () => {} } = {}) {
   const picked = h("div", { class: "customer-picked" });
   const form = h("div", { class: "customer-new" });
   const finder = h("div", { class: "customer-finder" }, input, results, form);
-  const node = h("div", { class: "field customer-picker" }, h("span", { class: "label" }, _("Customer (optional)")), picked, finder);
+  const node = h("div", { class: "field customer-picker" }, h("span", { class: "label" }, label), picked, finder);
 
   function choose(customer) {
     chosen = customer;
@@ -174,6 +174,7 @@ export function backInStockSheet(product) {
   };
   agree.addEventListener("change", update);
   const picker = customerPicker({
+    label: _("Customer"),
     onChange: (next) => {
       customer = next;
       agree.checked = false;
