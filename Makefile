@@ -72,8 +72,7 @@ run-shop: migrate ## Serve a real shop: migrate, then every process but the demo
 .PHONY: test
 test: $(STAMP) lint ## Install what tests need and run the whole suite on SQLite and on PostgreSQL
 	scripts/ensure-system-packages.sh postgresql mosquitto chromium nginx systemd openssl
-	COMPTOIR_TEST_DB=sqlite $(BIN)/pytest
-	COMPTOIR_TEST_DB=postgresql $(BIN)/pytest
+	BIN=$(BIN) scripts/test-both.sh
 
 .PHONY: test-sqlite
 test-sqlite: $(STAMP) ## Run the suite on SQLite only (quick)

@@ -18,8 +18,9 @@ import fcntl
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,13 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _close_own(fd: int, pid: int) -> None:
+    """Close ``fd`` if this process opened it (a forked child's copy is its parent's)."""
+    if os.getpid() == pid:
+        with suppress(OSError):
+            os.close(fd)
+
+
 class SqliteWriteGate:
     """Writers queue on a lock instead of polling in SQLite's busy handler.
 
@@ -183,6 +191,9 @@ class SqliteWriteGate:
         if self._fd is None or self._pid != os.getpid():  # a forked worker needs its own file
             self._fd = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
             self._pid = os.getpid()
+            # Closed with the gate: a process making many apps (tests, CLI tools) would
+            # otherwise keep one descriptor per app until select()-based clients break at 1024.
+            weakref.finalize(self, _close_own, self._fd, self._pid)
         return self._fd
 
     @contextmanager

@@ -22,6 +22,7 @@ from store_api.cli import upgrade_database
 from store_api.db import Base
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
+from tests.fixtures.browser import browser  # noqa: F401 (a fixture for every browser test)
 from tests.fixtures.clock import FrozenClock
 from tests.servers import LiveServer, postgres_server, start_gunicorn, stop_gunicorn
 

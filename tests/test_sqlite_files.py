@@ -97,3 +97,30 @@ def test_a_deleted_value_is_gone_from_the_files(tmp_path: Path) -> None:
 
     data = b"".join(p.read_bytes() for p in tmp_path.glob("x.db*"))
     assert secret.encode() not in data
+
+
+def test_an_app_that_goes_away_leaves_no_open_file(tmp_path: Path) -> None:
+    """A process that makes apps one after another (the tests, CLI tools) must not pile up
+    descriptors: past 1024, select()-based clients such as paho's stop hearing anything."""
+    import gc
+
+    database = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = db.make_engine(database)
+    engine.dispose()
+
+    def open_files() -> int:
+        gc.collect()
+        return len(os.listdir("/proc/self/fd"))
+
+    def one_write() -> None:
+        makes = db.make_sessionmaker(db.make_engine(database))
+        with makes() as session, db.write(session):
+            session.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+        makes.kw["bind"].dispose()
+
+    one_write()
+    before = open_files()
+    for _ in range(30):
+        one_write()
+
+    assert open_files() - before < 5
