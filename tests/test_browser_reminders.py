@@ -17,7 +17,6 @@ from playwright.sync_api import Browser, Page
 
 from store_api.keys.models import Role
 from tests.conftest import Keys
-from tests.fixtures.browser import chromium
 from tests.fixtures.clock import FrozenClock
 from tests.fixtures.reminders import deliver, new_customer
 from tests.fixtures.shop import add_product
@@ -55,12 +54,6 @@ def backoffice(app: Flask, migrated: str, tmp_path: Path) -> Iterator[LiveServer
     )
     yield server
     stop_gunicorn(server)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 def _shop_with_reminders(app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock) -> None:

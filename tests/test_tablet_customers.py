@@ -22,7 +22,7 @@ from store_api import db
 from store_api.customers import service as customers
 from store_api.customers.models import Consent, Customer, StockAlert
 from tests.fixtures.shop import add_product
-from tests.fixtures.tablet import chromium, reservations, seller_key, tablet
+from tests.fixtures.tablet import reservations, seller_key, tablet
 from tests.servers import LiveServer, start_gunicorn, stop_gunicorn
 
 pytestmark = pytest.mark.http
@@ -36,12 +36,6 @@ def server(app: Flask, migrated: str, tmp_path: Path) -> Iterator[LiveServer]:
     live = start_gunicorn(migrated, tmp_path / "gunicorn.log", threads=8)
     yield live
     stop_gunicorn(live)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 def register(app: Flask, name: str, email: str, *, told: bool) -> uuid.UUID:
