@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -92,6 +93,7 @@ def place_order(
             Product.id.label("product_id"),
             Product.sku,
             Product.active,
+            Product.price,
         )
         .join(Product, Product.id == StockLevel.product_id)
         .where(Product.sku.in_(skus))
@@ -100,9 +102,12 @@ def place_order(
     ).all()
     by_sku: dict[str, dict[str, Any]] = defaultdict(dict)
     product_of: dict[str, tuple[int, bool]] = {}
+    # The price of the moment is the price of the sale, whatever the catalogue says later.
+    price_of: dict[str, Decimal] = {}
     for row in levels:
         by_sku[row.sku][row.location] = row
         product_of[row.sku] = (row.product_id, row.active)
+        price_of[row.sku] = money(row.price)
     _reject_unknown_or_inactive(session, lines, product_of)
 
     held = _consumable_reservations(session, reservation_ids, lines, product_of, now, channels)
@@ -148,6 +153,8 @@ def place_order(
         res.closed_at = now
         res.updated_at = now
         res.order_id = order_id
+        res.unit_price = price_of[res.sku]
+        res.total = money(price_of[res.sku] * res.quantity)
 
     line_rows = [
         {
@@ -157,9 +164,13 @@ def place_order(
             "sku": line.sku,
             "quantity": line.quantity,
             "allocations": [{k: v for k, v in a.items() if k != "sku"} for a in allocations[i]],
+            "unit_price": price_of[line.sku],
+            "line_total": money(price_of[line.sku] * line.quantity),
+            "price_estimated": False,
         }
         for i, line in enumerate(lines)
     ]
+    total = money(sum((row["line_total"] for row in line_rows), Decimal(0)))
     order = Order(
         id=order_id,
         status=OrderStatus.CONFIRMED,
@@ -170,7 +181,8 @@ def place_order(
         reference=reference,
         created_by=actor,
         created_at=now,
-        snapshot=_snapshot(order_id, OrderStatus.CONFIRMED, reference, now, None, line_rows),
+        total=total,
+        snapshot=_snapshot(order_id, OrderStatus.CONFIRMED, reference, now, None, line_rows, total),
     )
     session.add(order)
     session.flush()
@@ -198,11 +210,24 @@ def place_order(
 def snapshot(order: Order) -> dict[str, Any]:
     """The order as it is now, in the same shape as the stored creation snapshot."""
     lines = [
-        {"sku": ln.sku, "quantity": ln.quantity, "allocations": ln.allocations}
+        {
+            "sku": ln.sku,
+            "quantity": ln.quantity,
+            "allocations": ln.allocations,
+            "unit_price": ln.unit_price,
+            "line_total": ln.line_total,
+            "price_estimated": ln.price_estimated,
+        }
         for ln in order.lines
     ]
     return _snapshot(
-        order.id, order.status, order.reference, order.created_at, order.cancelled_at, lines
+        order.id,
+        order.status,
+        order.reference,
+        order.created_at,
+        order.cancelled_at,
+        lines,
+        order.total,
     )
 
 
@@ -213,19 +238,41 @@ def _snapshot(
     created_at: dt.datetime,
     cancelled_at: dt.datetime | None,
     lines: Sequence[Mapping[str, Any]],
+    total: Decimal,
 ) -> dict[str, Any]:
-    """Plain data, kept on the order so that a replay returns exactly the first response."""
+    """Plain data, kept on the order so that a replay returns exactly the first response.
+
+    Money is a string with two decimals, as products' prices are (``"649.00"``).
+    """
     return {
         "id": str(order_id),
         "status": str(status),
         "reference": reference,
         "created_at": created_at.isoformat(),
         "cancelled_at": cancelled_at.isoformat() if cancelled_at else None,
+        "total": f"{total:.2f}",
+        "currency": CURRENCY,
         "lines": [
-            {"sku": ln["sku"], "quantity": ln["quantity"], "allocations": ln["allocations"]}
+            {
+                "sku": ln["sku"],
+                "quantity": ln["quantity"],
+                "unit_price": f"{ln['unit_price']:.2f}",
+                "line_total": f"{ln['line_total']:.2f}",
+                "price_estimated": bool(ln.get("price_estimated", False)),
+                "allocations": ln["allocations"],
+            }
             for ln in lines
         ],
     }
+
+
+CURRENCY = "EUR"
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | int) -> Decimal:
+    """Two decimals, as the database keeps money."""
+    return Decimal(value).quantize(CENT)
 
 
 def _reject_duplicate_skus(skus: Sequence[str]) -> None:
