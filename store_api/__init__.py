@@ -66,6 +66,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
     from store_api.recommendations.routes import blp as recommendations_blp
+    from store_api.sales.routes import blp as sales_blp
     from store_api.shelves.routes import alerts_blp, sensors_blp
     from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
@@ -79,6 +80,7 @@ def _register_blueprints(api: Api) -> None:
         stock_blp,
         reservations_blp,
         orders_blp,
+        sales_blp,
         events_blp,
         stream_blp,
         webhooks_blp,

@@ -30,7 +30,7 @@ from store_api.shelves.models import (
     ShelfMovement,
     Zone,
 )
-from store_api.stock.models import Reservation, StockLevel, StockMovement
+from store_api.stock.models import Reservation, StockLevel, StockMovement, StockRefusal
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "ShelfMovement",
     "StockLevel",
     "StockMovement",
+    "StockRefusal",
     "Visit",
     "VisitFacts",
     "VisitProduct",

@@ -12,9 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from store_api import context, db
 from store_api.auth import Caller, current_caller, require
 from store_api.blueprint import Blueprint
+from store_api.errors import DomainError
 from store_api.keys.models import Role
 from store_api.orders import service
 from store_api.orders.schemas import IdempotencyHeaderSchema, OrderCreateSchema, OrderSchema
+from store_api.stock.models import Channel
+from store_api.stock.routes import note_refusal
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Webshop orders.")
 
@@ -55,6 +58,9 @@ class Orders(MethodView):
                     policy=context.policy(),
                     channels=caller.channels,
                 )
+        except DomainError as error:
+            note_refusal(error, kind="order", channel=Channel.WEB)
+            raise
         except IntegrityError:
             # Another request with the same key committed first (PostgreSQL); replay it.
             with db.read(session):
