@@ -313,7 +313,8 @@ def test_migration_0015_prices_older_sales_from_the_catalogue(
         ).one()
         holds = conn.execute(
             text(
-                "SELECT status, unit_price, total, price_estimated FROM reservations ORDER BY status"
+                "SELECT status, unit_price, total, price_estimated FROM reservations "
+                "ORDER BY status"
             )
         ).all()
     engine.dispose()

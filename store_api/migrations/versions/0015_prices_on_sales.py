@@ -44,19 +44,21 @@ def upgrade() -> None:
             sa.Column("price_estimated", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
 
-    price = "(SELECT products.price FROM products WHERE products.id = {table}.product_id)"
     op.execute(
-        f"UPDATE order_lines SET unit_price = {price.format(table='order_lines')}, "
-        f"line_total = quantity * {price.format(table='order_lines')}, price_estimated = true"
+        "UPDATE order_lines SET unit_price = (SELECT products.price FROM products "
+        "WHERE products.id = order_lines.product_id), line_total = quantity * (SELECT "
+        "products.price FROM products WHERE products.id = order_lines.product_id), "
+        "price_estimated = true"
     )
     op.execute(
         "UPDATE orders SET total = COALESCE((SELECT SUM(order_lines.line_total) FROM order_lines "
         "WHERE order_lines.order_id = orders.id), 0)"
     )
     op.execute(
-        f"UPDATE reservations SET unit_price = {price.format(table='reservations')}, "
-        f"total = quantity * {price.format(table='reservations')}, price_estimated = true "
-        "WHERE status = 'committed'"
+        "UPDATE reservations SET unit_price = (SELECT products.price FROM products "
+        "WHERE products.id = reservations.product_id), total = quantity * (SELECT "
+        "products.price FROM products WHERE products.id = reservations.product_id), "
+        "price_estimated = true WHERE status = 'committed'"
     )
     if op.get_bind().dialect.name == "postgresql":
         op.alter_column("orders", "total", server_default=None)
