@@ -4,7 +4,13 @@
 module here (registering views on ``bp``) and a navigation entry in ``nav``.
 """
 
-from store_api.dashboard import store, webshop  # noqa: F401 (register the views)
+from store_api.dashboard import (  # noqa: F401 (register the views)
+    discrepancies,
+    keys,
+    store,
+    webhooks,
+    webshop,
+)
 from store_api.dashboard.core import bp
 
 __all__ = ["bp"]

@@ -22,5 +22,22 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("dashboard.overview", _l("Webshop"), ("dashboard.report_page",)),
-    NavItem("dashboard.store", _l("In store")),
+    NavItem(
+        "dashboard.store", _l("In store"), ("dashboard.discrepancies", "dashboard.discrepancy")
+    ),
+    NavItem(
+        "dashboard.api_keys",
+        _l("API keys"),
+        ("dashboard.api_key_create", "dashboard.api_key_revoke_confirm"),
+    ),
+    NavItem(
+        "dashboard.webhooks",
+        _l("Webhooks"),
+        (
+            "dashboard.webhook",
+            "dashboard.webhook_new",
+            "dashboard.webhook_edit",
+            "dashboard.webhook_delete",
+        ),
+    ),
 ]

@@ -170,7 +170,7 @@ def place_order(
         }
         for i, line in enumerate(lines)
     ]
-    total = money(sum((row["line_total"] for row in line_rows), Decimal(0)))
+    total = money(sum((price_of[line.sku] * line.quantity for line in lines), Decimal(0)))
     order = Order(
         id=order_id,
         status=OrderStatus.CONFIRMED,

@@ -126,20 +126,21 @@ def sales(session: Session, date_from: dt.date, date_to: dt.date, tz: dt.tzinfo)
             Reservation.closed_at < end,
         )
     )
-    for row in held:
-        assert row.closed_at is not None
+    for sold in held:
+        closed_at = sold.closed_at
+        assert closed_at is not None
         found.append(
             Sale(
-                f"hold:{row.id}",
-                row.closed_at,
-                row.closed_at.astimezone(tz).date(),
-                row.channel,
-                row.sku,
-                row.name,
-                row.category or UNCATEGORISED,
-                row.quantity,
-                Decimal(row.total or 0).quantize(CENT),
-                row.price_estimated,
+                f"hold:{sold.id}",
+                closed_at,
+                closed_at.astimezone(tz).date(),
+                sold.channel,
+                sold.sku,
+                sold.name,
+                sold.category or UNCATEGORISED,
+                sold.quantity,
+                Decimal(sold.total or 0).quantize(CENT),
+                sold.price_estimated,
             )
         )
     found.sort(key=lambda sale: (sale.at, sale.document, sale.sku))

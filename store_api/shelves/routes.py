@@ -12,6 +12,7 @@ from store_api import context, db
 from store_api.auth import current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
+from store_api.i18n import current_locale
 from store_api.keys.models import Role
 from store_api.shelves import service
 from store_api.shelves.models import HelpAlert, Lane, ShelfDiscrepancy
@@ -29,6 +30,7 @@ from store_api.shelves.schemas import (
     LaneQueryArgsSchema,
     LaneSchema,
     TaskSchema,
+    TextQueryArgsSchema,
 )
 
 blp = Blueprint("lanes", __name__, url_prefix="/api/v1", description="The shelf planogram.")
@@ -120,7 +122,7 @@ class LaneByName(MethodView):
             )
 
 
-def alert_out(alert: HelpAlert) -> dict[str, Any]:
+def alert_out(alert: HelpAlert, product_name: str | None = None) -> dict[str, Any]:
     response = (
         (alert.acknowledged_at - alert.raised_at).total_seconds()
         if alert.acknowledged_at is not None
@@ -129,10 +131,12 @@ def alert_out(alert: HelpAlert) -> dict[str, Any]:
     return {
         "id": alert.id,
         "status": alert.status,
+        "text": service.alert_text(current_locale(), alert, product_name),
         "zone": alert.zone,
         "shelf": alert.shelf,
         "lane": alert.lane,
         "sku": alert.sku,
+        "product_name": product_name,
         "dwell_s": alert.dwell_s,
         "raised_at": alert.raised_at,
         "acknowledged_at": alert.acknowledged_at,
@@ -149,9 +153,12 @@ class Alerts(MethodView):
     @alerts_blp.response(200, AlertSchema(many=True))
     def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         """Help alerts, newest first, with their timings (``?status=open|escalated|...``)."""
+        args.pop("lang", None)  # read by the request's locale
         session = db.get_session()
         with db.read(session):
-            return [alert_out(a) for a in service.list_alerts(session, _store(), **args)]
+            alerts = service.list_alerts(session, _store(), **args)
+            names = service.product_names(session, (a.sku for a in alerts))
+            return [alert_out(a, names.get(a.sku or "")) for a in alerts]
 
 
 @alerts_blp.route(f"/alerts/<{_ID}:alert_id>/ack")
@@ -165,7 +172,8 @@ class AlertAck(MethodView):
             alert = service.acknowledge(
                 session, _store(), alert_id, current_caller().name, context.now()
             )
-            return alert_out(alert)
+            names = service.product_names(session, [alert.sku])
+            return alert_out(alert, names.get(alert.sku or ""))
 
 
 @sensors_blp.route("/footfall")
@@ -191,15 +199,33 @@ class Devices(MethodView):
             return list(service.list_devices(session, _store()))
 
 
+def task_out(task: service.RefillTask) -> dict[str, Any]:
+    return {
+        "text": task.text(current_locale()),
+        "shelf": task.shelf,
+        "lane": task.lane,
+        "sku": task.sku,
+        "name": task.name,
+        "quantity": task.quantity,
+        "units_on_shelf": task.units_on_shelf,
+        "capacity": task.capacity,
+        "backroom_available": task.backroom_available,
+    }
+
+
 @alerts_blp.route("/tasks")
 class Tasks(MethodView):
     @require(*HELPERS)
+    @alerts_blp.arguments(TextQueryArgsSchema, location="query")
     @alerts_blp.response(200, TaskSchema(many=True))
-    def get(self) -> list[Any]:
-        """What sellers should do now: refill the lanes the scales see empty, from the backroom."""
+    def get(self, _args: dict[str, Any]) -> list[Any]:
+        """What sellers should do now: refill the lanes the scales see empty, from the backroom.
+
+        ``text`` is in the caller's language (``?lang=`` or Accept-Language; French by default).
+        """
         session = db.get_session()
         with db.read(session):
-            return list(service.refill_tasks(session, _store(), context.policy()))
+            return [task_out(t) for t in service.refill_tasks(session, _store(), context.policy())]
 
 
 def discrepancy_out(found: ShelfDiscrepancy) -> dict[str, Any]:

@@ -39,7 +39,8 @@ def shortages(error: DomainError) -> list[Shortage]:
     if getattr(error, "code", None) != ErrorCode.INSUFFICIENT_STOCK:
         return []
     details: Mapping[str, Any] = error.errors or {}
-    lines = details.get("lines") if isinstance(details.get("lines"), list) else [details]
+    raw = details.get("lines")
+    lines: list[Any] = raw if isinstance(raw, list) else [details]
     found = []
     for line in lines[:MAX_RECORDED]:
         if isinstance(line, Mapping) and isinstance(line.get("sku"), str):
