@@ -167,7 +167,7 @@ def test_the_in_store_page_links_open_ones_to_their_form(
 
     assert "Résoudre" in page
     assert f"/dashboard/store/discrepancies/{kettle}?next=" in page
-    assert "/dashboard/store/discrepancies\"" in page  # "All open ones"
+    assert '/dashboard/store/discrepancies"' in page  # "All open ones"
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/dashboard/keys"])
