@@ -40,4 +40,5 @@ NAV: list[NavItem] = [
             "dashboard.webhook_delete",
         ),
     ),
+    NavItem("dashboard.search_page", _l("Search"), ("dashboard.synonym_edit",)),
 ]

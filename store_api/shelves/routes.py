@@ -13,6 +13,7 @@ from store_api.auth import current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
 from store_api.i18n import current_locale
+from store_api.idempotency import idempotent
 from store_api.keys.models import Role
 from store_api.shelves import service
 from store_api.shelves.models import HelpAlert, Lane, ShelfDiscrepancy
@@ -46,6 +47,8 @@ _ID = "int(max=2147483647)"
 # Footfall next to sales is the owner's view of the shop; sellers look after the devices too.
 REPORT_READERS = (Role.OWNER,)
 DEVICE_READERS = (Role.OWNER, Role.SELLER)
+# Sellers see what to count (the tablet's tasks); looking into it and resolving is the owner's.
+DISCREPANCY_READERS = (Role.OWNER, Role.SELLER)
 
 sensors_blp = Blueprint(
     "sensors",
@@ -164,6 +167,7 @@ class Alerts(MethodView):
 @alerts_blp.route(f"/alerts/<{_ID}:alert_id>/ack")
 class AlertAck(MethodView):
     @require(*HELPERS)
+    @idempotent
     @alerts_blp.response(200, AlertSchema)
     def post(self, alert_id: int) -> dict[str, Any]:
         """I'm going: the first acknowledgement is kept (who, when); repeating it is harmless."""
@@ -250,7 +254,7 @@ def discrepancy_out(found: ShelfDiscrepancy) -> dict[str, Any]:
 
 @sensors_blp.route("/discrepancies")
 class Discrepancies(MethodView):
-    @require(*REPORT_READERS)
+    @require(*DISCREPANCY_READERS)
     @sensors_blp.arguments(DiscrepancyQueryArgsSchema, location="query")
     @sensors_blp.response(200, DiscrepancySchema(many=True))
     def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
