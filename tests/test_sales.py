@@ -259,7 +259,7 @@ def test_migration_0015_prices_older_sales_from_the_catalogue(
 ) -> None:
     app = create_app({"DATABASE_URL": empty_database, "CLOCK": clock, "TESTING": True})
     app.instance_path = str(tmp_path)
-    upgrade_database(app, "0009")
+    upgrade_database(app, "0015-1")  # the schema just before prices were recorded
     order_id, hold_id, open_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     engine = db.engine_for(app)
     when = clock().replace(tzinfo=None).isoformat(sep=" ")
