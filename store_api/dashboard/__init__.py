@@ -8,7 +8,10 @@ from store_api.dashboard import (  # noqa: F401 (register the views)
     discrepancies,
     keys,
     search,
+    sheets,
     store,
+    suppliers,
+    tablets,
     webhooks,
     webshop,
 )

@@ -1,7 +1,7 @@
 """Prices on sales: unit prices and totals on orders and committed holds; stock refusals
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0013
 
 Orders and holds committed before this migration get the catalogue price of the day it runs
 (an approximation: the price they were really sold at was never recorded); their
@@ -21,7 +21,7 @@ from alembic import op
 import store_api.db
 
 revision: str = "0015"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
