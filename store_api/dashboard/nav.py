@@ -22,6 +22,7 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("dashboard.overview", _l("Webshop"), ("dashboard.report_page",)),
+    NavItem("dashboard.sales_page", _l("Sales")),
     NavItem(
         "dashboard.store", _l("In store"), ("dashboard.discrepancies", "dashboard.discrepancy")
     ),

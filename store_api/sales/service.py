@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from store_api.analytics.reports import Column, Report
 from store_api.catalog.models import Product
 from store_api.errors import ErrorCode, Invalid
+from store_api.i18n import N_
 from store_api.orders.models import Order, OrderLine, OrderStatus
 from store_api.periods import period_errors
 from store_api.stock.models import Reservation, ReservationStatus
@@ -203,16 +204,16 @@ def grouped(lines: Sequence[Sale], by: Sequence[str]) -> list[dict[str, Any]]:
 
 
 GROUP_COLUMNS = {
-    "day": Column("day", "Day", "date"),
-    "channel": Column("channel", "Channel", "text"),
-    "category": Column("category", "Category", "text"),
+    "day": Column("day", N_("Day"), "date"),
+    "channel": Column("channel", N_("Channel"), "text"),
+    "category": Column("category", N_("Category"), "text"),
 }
 VALUE_COLUMNS = (
-    Column("sales", "Sales", "integer"),
-    Column("units", "Units", "integer"),
-    Column("revenue", "Revenue", "money"),
-    Column("average_basket", "Average basket", "money"),
-    Column("estimated_revenue", "Of which estimated", "money"),
+    Column("sales", N_("Sales"), "integer"),
+    Column("units", N_("Units"), "integer"),
+    Column("revenue", N_("Revenue"), "money"),
+    Column("average_basket", N_("Average basket"), "money"),
+    Column("estimated_revenue", N_("Of which estimated"), "money"),
 )
 
 
@@ -222,8 +223,8 @@ def report(
     """The grouped rows as a report (the API's CSV and the owner's page share it)."""
     return Report(
         slug="sales",
-        title="Sales",
-        description="Orders and store sales at the prices of the moment.",
+        title=N_("Sales"),
+        description=N_("Orders and store sales at the prices of the moment."),
         columns=[*(GROUP_COLUMNS[name] for name in by), *VALUE_COLUMNS],
         rows=grouped(lines, by),
         date_from=date_from,
