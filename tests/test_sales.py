@@ -274,9 +274,9 @@ def test_migration_0015_prices_older_sales_from_the_catalogue(
         conn.execute(
             text(
                 "INSERT INTO products (id, sku, name, description, brand, category, colour, "
-                "price, attributes, active, search_text, search_generation, created_at, updated_at) "
-                "VALUES (1, 'OLD-1', 'Ancien', '', '', 'Froid', '', 450.50, '{}', true, '', 1, "
-                ":now, :now)"
+                "price, attributes, active, search_text, search_generation, created_at, "
+                "updated_at) VALUES (1, 'OLD-1', 'Ancien', '', '', 'Froid', '', 450.50, '{}', "
+                "true, '', 1, :now, :now)"
             ),
             {"now": when},
         )
