@@ -7,6 +7,7 @@ module here (registering views on ``bp``) and a navigation entry in ``nav``.
 from store_api.dashboard import (  # noqa: F401 (register the views)
     discrepancies,
     keys,
+    month,
     sales,
     search,
     sheets,

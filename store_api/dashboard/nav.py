@@ -21,6 +21,7 @@ class NavItem:
 
 
 NAV: list[NavItem] = [
+    NavItem("dashboard.month_page", _l("The month")),
     NavItem("dashboard.overview", _l("Webshop"), ("dashboard.report_page",)),
     NavItem("dashboard.sales_page", _l("Sales")),
     NavItem(
