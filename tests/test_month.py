@@ -95,7 +95,7 @@ def test_the_month_page_in_french_with_each_figure(november: Flask, client: Flas
     assert "Du 1 novembre 2026 au 30 novembre 2026 ; le mois n'est pas encore terminé." in text
     # Store: the seller's sale and the tablet's sold hold; web: the order.
     assert "2 498,00 € (2 ventes, 2 unités)" in text
-    assert "39,98 € (1 ventes, 2 unités)" in text
+    assert "39,98 € (1 vente, 2 unités)" in text
     assert "2 537,98 €" in text
     # Tablets: two holds, one sold (50 %), at 1 249,00 €.
     assert '<dt>Réservations</dt><dd><a href="/dashboard/tablets">2</a></dd>' in text
@@ -131,7 +131,7 @@ def test_a_month_with_nothing_shows_zeros_not_errors(november: Flask, client: Fl
 
     assert "<h1>Le mois en un coup d'œil : août 2026</h1>" in text
     assert "Du 1 août 2026 au 31 août 2026." in text
-    assert "0,00 € (0 ventes, 0 unités)" in text
+    assert "0,00 € (0 vente, 0 unité)" in text
 
 
 @pytest.mark.parametrize("month", ["2026-13", "novembre", "26-11", "2026-11-01", "1999-01"])

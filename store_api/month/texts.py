@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from store_api import i18n
-from store_api.i18n import text
+from store_api.i18n import plural, text
 from store_api.month.service import Month
 
 
@@ -66,10 +66,22 @@ def sections(month: Month, locale: str) -> list[Section]:
                 channel_names[channel.channel],
                 text(
                     locale,
-                    "%(revenue)s (%(sales)s sales, %(units)s units)",
+                    "%(revenue)s (%(sales)s, %(units)s)",
                     revenue=money(channel.revenue),
-                    sales=number(channel.sales),
-                    units=number(channel.units),
+                    sales=plural(
+                        locale,
+                        "%(num)s sale",
+                        "%(num)s sales",
+                        channel.sales,
+                        num=number(channel.sales),
+                    ),
+                    units=plural(
+                        locale,
+                        "%(num)s unit",
+                        "%(num)s units",
+                        channel.units,
+                        num=number(channel.units),
+                    ),
                 ),
             )
         )
