@@ -227,3 +227,15 @@ def test_forms_without_their_token_change_nothing(client: FlaskClient, keys: Key
 def test_the_pages_need_an_owner_login(client: FlaskClient) -> None:
     for path in ("/dashboard/webhooks", "/dashboard/webhooks/new", "/dashboard/webhooks/1"):
         assert client.get(path).status_code == 302
+
+
+def test_every_event_type_has_a_french_label(client: FlaskClient, keys: Keys) -> None:
+    from store_api.events.service import EventType
+
+    login(client, keys)
+    form = plain(client.get("/dashboard/webhooks/new").get_data(as_text=True))
+
+    for event in EventType:
+        shown = re.search(rf'value="{re.escape(event.value)}"\s*> (.*?) <code>', form, flags=re.S)
+        assert shown, event.value
+        assert shown.group(1).strip() != event.value, f"{event.value} has no label"

@@ -49,6 +49,8 @@ EVENT_LABELS: Mapping[str, Any] = {
     "product.created": _l("Product created"),
     "product.updated": _l("Product changed"),
     "product.deactivated": _l("Product withdrawn"),
+    "product.published": _l("Product sheet published"),
+    "product.unpublished": _l("Product sheet unpublished"),
     "help.*": _l("Every help alert"),
     "help.requested": _l("Customer waiting for help"),
     "help.acknowledged": _l("Help alert answered"),
