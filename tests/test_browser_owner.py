@@ -57,8 +57,9 @@ def english_only() -> set[str]:
     """Texts of the server catalogues whose French differs: seen as is, they are untranslated."""
     english: set[str] = set()
     french: set[str] = set()
-    for po in sorted(ROOT.glob("store_api/*/translations/fr/LC_MESSAGES/messages.po")) + [
-        ROOT / "store_api/translations/fr/LC_MESSAGES/messages.po"
+    for po in [
+        *sorted(ROOT.glob("store_api/*/translations/fr/LC_MESSAGES/messages.po")),
+        ROOT / "store_api/translations/fr/LC_MESSAGES/messages.po",
     ]:
         if "/tablet/" in str(po):
             continue  # the tablet's own texts are not the owner's
@@ -84,8 +85,8 @@ def untranslated(page: Page, english: set[str]) -> list[str]:
     )
     found = []
     for whole in texts:
-        # "Site web › Tunnel d'achat · du …": each part of a composed heading on its own.
-        for part in re.split(r"\s*[·›←→]\s*|\n", whole):
+        # "Site web \u203a Entonnoir d'achat \u00b7 du ...": each part of a heading on its own.
+        for part in re.split("\\s*[\u00b7\u203a\u2190\u2192]\\s*|\n", whole):
             if part.strip() in english:
                 found.append(part.strip())
     return found
