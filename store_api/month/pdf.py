@@ -19,8 +19,8 @@ LINE = (226, 232, 240)
 
 
 def _plain(value: str) -> str:
-    """What Windows-1252 can write: narrow no-break space → no-break space, others as '?'."""
-    value = value.replace("\u202f", "\u00a0")
+    """What Windows-1252 can write: narrow no-break space → no-break space, arrows → ›."""
+    value = value.replace("\u202f", "\u00a0").replace("\u2192", "\u203a")  # → becomes ›
     return value.encode("cp1252", "replace").decode("cp1252")
 
 
@@ -52,7 +52,7 @@ def render(month: Month, locale: str, shop: str = "Comptoir") -> bytes:
         for figure in section.figures:
             pdf.set_font("Helvetica", "", 10)
             pdf.set_text_color(*MUTED)
-            pdf.cell(width * 0.45, 6, _plain(figure.label))
+            pdf.cell(width * 0.55, 6, _plain(figure.label))
             pdf.set_font("Helvetica", "B", 10)
             pdf.set_text_color(*INK)
             pdf.cell(0, 6, _plain(figure.value), new_x="LMARGIN", new_y="NEXT")
