@@ -19,8 +19,9 @@ LINE = (226, 232, 240)
 
 
 def _plain(value: str) -> str:
-    """What Windows-1252 can write: narrow no-break space → no-break space, arrows → ›."""
-    value = value.replace("\u202f", "\u00a0").replace("\u2192", "\u203a")  # → becomes ›
+    """What Windows-1252 can write: narrow no-break spaces become no-break spaces, and arrows
+    (U+2192) single angle quotation marks (U+203A)."""
+    value = value.replace("\u202f", "\u00a0").replace("\u2192", "\u203a")
     return value.encode("cp1252", "replace").decode("cp1252")
 
 
