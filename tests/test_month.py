@@ -77,6 +77,11 @@ def november(app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock) ->
         headers=keys.headers(Role.SELLER),
     )  # fmt: skip
     assert refused.get_json()["code"] == "insufficient_stock"
+    too_many = client.post(
+        "/api/v1/reservations", json={"sku": "LL-1", "quantity": 10},
+        headers=keys.headers(Role.SELLER),
+    )  # fmt: skip
+    assert too_many.get_json()["code"] == "insufficient_stock"  # nobody else had them: not counted
     now = clock()
     _help_alert(app, now - dt.timedelta(hours=3), 40)
     _help_alert(app, now - dt.timedelta(hours=2), 200)
