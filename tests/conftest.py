@@ -24,6 +24,7 @@ from store_api.cli import upgrade_database
 from store_api.db import Base
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
+from tests.fixtures.browser import browser  # noqa: F401 (a fixture for every browser test)
 from tests.fixtures.clock import FrozenClock
 from tests.servers import LiveServer, postgres_server, start_gunicorn, stop_gunicorn
 
@@ -72,6 +73,15 @@ def _empty_all_tables(app: Flask) -> None:
         conn.execute(text("INSERT INTO event_counter (id, value) VALUES (1, 0)"))
 
 
+# The limiter runs in every test (its storage and headers are part of every request), with
+# limits no test reaches; tests/test_ratelimit.py sets real ones.
+UNTHROTTLED = {
+    "RATELIMIT_COLLECT_PER_ADDRESS": "1000000 per minute",
+    "RATELIMIT_COLLECT_PER_SITE": "1000000 per minute",
+    "RATELIMIT_WRITES_PER_KEY": "1000000 per minute",
+}
+
+
 @pytest.fixture
 def empty_database(migrated: str, tmp_path: Path) -> Iterator[str]:
     """A second, empty database on the same kind of server (restores, old-data migrations)."""
@@ -105,7 +115,9 @@ def settings() -> dict[str, Any]:
 def app(
     migrated: str, clock: FrozenClock, settings: dict[str, Any], tmp_path: Path
 ) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": migrated, "CLOCK": clock, "TESTING": True, **settings})
+    app = create_app(
+        {"DATABASE_URL": migrated, "CLOCK": clock, "TESTING": True, **UNTHROTTLED, **settings}
+    )
     app.instance_path = str(tmp_path)
     _empty_all_tables(app)
     yield app

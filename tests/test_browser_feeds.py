@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from store_api import db
 from store_api.keys.models import Role
 from store_api.suppliers import service as suppliers
 from tests.conftest import Keys
-from tests.fixtures.browser import chromium
 from tests.fixtures.suppliers import CSV_PROFILE, csv_text
 from tests.servers import LiveServer
 
@@ -44,12 +42,6 @@ def _artifacts() -> Path:
     path = Path(os.environ.get("COMPTOIR_TEST_ARTIFACTS") or ROOT / "tests" / "artifacts")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 def _get(url: str, key: str) -> tuple[str, bytes]:

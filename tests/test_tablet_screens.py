@@ -18,7 +18,6 @@ from tests.fixtures.shop import add_product, stock_of
 from tests.fixtures.tablet import (
     LANDSCAPE,
     alerts,
-    chromium,
     customer_lingers,
     plant_zone,
     reservations,
@@ -42,12 +41,6 @@ def server(app: Flask, migrated: str, tmp_path: Path) -> Iterator[LiveServer]:
     )
     yield live
     stop_gunicorn(live)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 def kettles(app: Flask) -> None:

@@ -22,7 +22,6 @@ from tests.conftest import Keys
 from tests.fixtures.shop import add_product, stock_of
 from tests.fixtures.tablet import (
     alerts,
-    chromium,
     customer_lingers,
     plant_zone,
     reservations,
@@ -49,12 +48,6 @@ def server(app: Flask, migrated: str, tmp_path: Path) -> Iterator[LiveServer]:
     )
     yield live
     stop_gunicorn(live)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 def shop(app: Flask) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
@@ -21,9 +21,12 @@ from store_api.dashboard import forms
 from store_api.dashboard.core import bp, error, login_required, page
 from store_api.errors import DomainError, NotFound
 from store_api.events.schemas import TYPE_FILTERS
+from store_api.instance import secret_key
 from store_api.webhooks import service
+from store_api.webhooks.destinations import DestinationPolicy
 from store_api.webhooks.models import DeliveryStatus, WebhookSubscription
 from store_api.webhooks.schemas import WebhookCreateSchema
+from store_api.webhooks.secret_box import SecretBox
 
 _ID = "int(max=2147483647)"
 _BIG_ID = "int(max=9223372036854775807)"
@@ -58,6 +61,16 @@ EVENT_LABELS: Mapping[str, Any] = {
     "shelf.*": _l("Every shelf discrepancy"),
     "shelf.discrepancy": _l("Shelf vs system discrepancy"),
 }
+
+
+def _destinations() -> DestinationPolicy:
+    """Where webhooks may go (the API's policy: public addresses, listed networks)."""
+    return DestinationPolicy.from_config(current_app.config)
+
+
+def _box() -> SecretBox:
+    """Seals signing secrets at rest, as the API does."""
+    return SecretBox(secret_key(current_app._get_current_object()))  # type: ignore[attr-defined]
 
 
 def event_choices() -> list[dict[str, Any]]:
@@ -114,6 +127,13 @@ def _domain_errors(exc: DomainError, errors: forms.FormErrors) -> None:
     """A refusal of the service (an address it will not send to) next to its field."""
     for name, messages in (exc.errors or {}).items():
         detail = " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
+        if name == "url" and detail.startswith("Not allowed"):
+            errors["url"] = _(
+                "This address is refused: webhooks only go to public addresses. For a receiver "
+                "on the shop's own network, list its network in "
+                "COMPTOIR_WEBHOOK_ALLOWED_NETWORKS."
+            )
+            continue
         errors[name if name in FIELD_MESSAGES else "url"] = _("Refused: %(detail)s", detail=detail)
 
 
@@ -171,9 +191,10 @@ def webhook_new() -> tuple[str, int]:
         session = db.get_session()
         try:
             with db.write(session):
-                subscription = service.create_subscription(session, now=context.now(), **values)
+                subscription, secret = service.create_subscription(
+                    session, now=context.now(), destinations=_destinations(), box=_box(), **values
+                )
                 created = {"id": subscription.id, "url": subscription.url}
-                secret = subscription.secret
         except DomainError as exc:
             _domain_errors(exc, errors)
         else:
@@ -190,7 +211,10 @@ def webhook_edit(webhook_id: int) -> Response | tuple[str, int]:
         if not errors:
             try:
                 with db.write(session):
-                    service.update_subscription(session, webhook_id, values, now=context.now())
+                    service.update_subscription(
+                        session, webhook_id, values, now=context.now(),
+                        destinations=_destinations(), box=_box(),
+                    )  # fmt: skip
             except NotFound:
                 return _not_found(webhook_id)
             except DomainError as exc:
@@ -295,7 +319,10 @@ def webhook_disable(webhook_id: int) -> Response | tuple[str, int]:
     session = db.get_session()
     try:
         with db.write(session):
-            service.update_subscription(session, webhook_id, {"active": False}, now=context.now())
+            service.update_subscription(
+                session, webhook_id, {"active": False}, now=context.now(),
+                destinations=_destinations(), box=_box(),
+            )  # fmt: skip
     except NotFound:
         return _not_found(webhook_id)
     flash(

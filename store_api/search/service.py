@@ -76,7 +76,8 @@ def index_product(session: Session, product: Product) -> None:
     product.search_generation = generation
 
 
-def _text_of(product: Product) -> ProductText:
+def _text_of(product: Any) -> ProductText:
+    """What the index reads of a product, a row of _PRODUCT_COLUMNS or a feed's new product."""
     return ProductText(
         id=getattr(product, "id", None) or 0,  # a feed indexes products before their insert
         sku=product.sku,
@@ -175,20 +176,7 @@ def _texts(
         stmt = stmt.where(Product.id.in_(ids))
     for row in session.execute(stmt):
         yield (
-            ProductText(
-                id=row.id,
-                sku=row.sku,
-                gtin=row.gtin,
-                name=row.name,
-                brand=row.brand,
-                category=row.category,
-                colour=row.colour,
-                description=row.description,
-                attributes=row.attributes if isinstance(row.attributes, dict) else {},
-                active=row.active,
-                price=f"{row.price:.2f}",
-                image_url=row.image_url,
-            ),
+            _text_of(row),
             decode_terms(row.search_text or ""),
             _payload(row),
         )
