@@ -11,8 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from store_api import db
+from store_api.instance import secret_key
 from store_api.keys.models import Role
 from store_api.webhooks import service
+from store_api.webhooks.secret_box import SecretBox
 from store_api.webhooks.worker import DeliveryWorker
 from tests.conftest import Keys
 from tests.fixtures.dashboard import form_token, login, plain
@@ -25,7 +27,12 @@ RECEIVER = "https://compta.example.fr/comptoir"
 
 @pytest.fixture
 def settings() -> dict[str, Any]:
-    return {"WEBHOOK_TIMEOUT_SECONDS": 5.0, "WEBHOOK_POLL_SECONDS": 0.01}
+    # The test receiver listens on this machine: the owner listed its network (docs/security.md).
+    return {
+        "WEBHOOK_TIMEOUT_SECONDS": 5.0,
+        "WEBHOOK_POLL_SECONDS": 0.01,
+        "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"],
+    }
 
 
 def create(client: FlaskClient, url: str = RECEIVER, events: tuple[str, ...] = ()) -> Any:
@@ -51,6 +58,7 @@ def deliver(app: Flask) -> None:
         lambda: db.new_session(app),
         service.DeliveryPolicy.from_config(app.config),
         app.extensions["comptoir_clock"],
+        secret_box=SecretBox(secret_key(app)),
     ).run(once=True)
 
 
@@ -239,3 +247,15 @@ def test_every_event_type_has_a_french_label(client: FlaskClient, keys: Keys) ->
         shown = re.search(rf'value="{re.escape(event.value)}"\s*> (.*?) <code>', form, flags=re.S)
         assert shown, event.value
         assert shown.group(1).strip() != event.value, f"{event.value} has no label"
+
+
+def test_a_private_address_not_listed_is_refused_in_french(client: FlaskClient, keys: Keys) -> None:
+    login(client, keys)
+
+    response = create(client, "https://192.168.1.20/hooks")
+
+    assert response.status_code == 422
+    assert "les webhooks ne partent que vers des adresses publiques" in plain(
+        response.get_data(as_text=True)
+    )
+    assert hooks(client, keys) == []
