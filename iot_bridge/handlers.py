@@ -84,7 +84,8 @@ def handle_batch(
         # Device time orders the readings of a lane (a batch may mix devices' arrival order).
         lane_readings.sort(key=lambda r: r.ts)
         changes = shelves.apply_weights(session, store, lane_readings)
-        notices += shelves.refill_notices(session, store, changes, help_settings().policy)
+        settings = help_settings()
+        notices += shelves.refill_notices(session, store, changes, settings.policy, settings.locale)
     for store, zone_readings in presences.items():
         zone_readings.sort(key=lambda r: r.ts)
         notices += shelves.apply_presence(session, store, zone_readings, help_settings())
@@ -109,7 +110,17 @@ def acknowledge(session: Session, ack: Ack, message: InboundMessage) -> list[she
         session.add(dead_letter(message, f"unknown help alert {ack.alert_id}"))
         return []
     # Also when already acknowledged: a redelivered ack repeats a notice that may be lost.
-    return [shelves.Notice(store, {"type": "help.acknowledged", **shelves.alert_dict(alert)})]
+    name = shelves.product_names(session, [alert.sku]).get(alert.sku or "")
+    return [
+        shelves.Notice(
+            store,
+            {
+                "type": "help.acknowledged",
+                **shelves.alert_dict(alert),
+                "text": shelves.alert_text(help_settings().locale, alert, name),
+            },
+        )
+    ]
 
 
 def tick(session: Session, store: str, now: dt.datetime) -> list[Outgoing]:

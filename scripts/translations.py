@@ -39,6 +39,7 @@ KEYWORDS = {
     "lazy_ngettext": (1, 2),
     "text": (2,),  # store_api.i18n.text(locale, msgid, **params)
     "plural": (2, 3),  # store_api.i18n.plural(locale, singular, plural, n)
+    "N_": None,  # store_api.i18n.N_(msgid): marked where defined, translated where shown
 }
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
 

@@ -88,6 +88,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.orders.routes import blp as orders_blp
     from store_api.recommendations.routes import blp as recommendations_blp
     from store_api.reminders.routes import blp as reminders_blp
+    from store_api.sales.routes import blp as sales_blp
     from store_api.search.routes import blp as search_blp
     from store_api.shelves.routes import alerts_blp, sensors_blp
     from store_api.shelves.routes import blp as lanes_blp
@@ -105,6 +106,7 @@ def _register_blueprints(api: Api) -> None:
         stock_blp,
         reservations_blp,
         orders_blp,
+        sales_blp,
         events_blp,
         stream_blp,
         webhooks_blp,

@@ -23,6 +23,7 @@ from store_api.errors import DomainError
 from store_api.feeds.cli import feeds_cli
 from store_api.keys import service as keys
 from store_api.keys.models import Role
+from store_api.month.cli import month_report
 from store_api.recommendations.cli import recommender_cli, seed_sales
 from store_api.reminders.cli import reminders_cli
 from store_api.search.cli import load_demo_synonyms_once, search_cli
@@ -346,3 +347,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(restore)
     app.cli.add_command(reminders_cli)
+    app.cli.add_command(month_report)

@@ -76,6 +76,13 @@ def translator(locale: str) -> _gettext.NullTranslations:
     return merged
 
 
+def N_(msgid: str) -> str:  # noqa: N802 (the gettext convention for "mark, do not translate")
+    """Mark a text for the catalogue where it is defined; it is translated where it is shown
+    (``text(locale, msgid)`` or ``_()`` at the edge). For report titles, column labels, codes'
+    messages: data defined once, read in many languages."""
+    return msgid
+
+
 def text(locale: str, msgid: str, **params: Any) -> str:
     """``msgid`` in ``locale`` with ``%(name)s`` placeholders filled (code without Flask)."""
     translated = translator(locale).gettext(msgid)

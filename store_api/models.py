@@ -40,7 +40,7 @@ from store_api.shelves.models import (
     ShelfMovement,
     Zone,
 )
-from store_api.stock.models import Reservation, StockLevel, StockMovement
+from store_api.stock.models import Reservation, StockLevel, StockMovement, StockRefusal
 from store_api.suppliers.models import FeedImport, Supplier, SupplierOffer
 from store_api.tablets.models import PairingAttempt, PairingCode, Tablet
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -91,6 +91,7 @@ __all__ = [
     "StockAlert",
     "StockLevel",
     "StockMovement",
+    "StockRefusal",
     "Supplier",
     "SupplierOffer",
     "Synonym",

@@ -42,6 +42,16 @@ class ErrorSchema(Schema):
     errors = fields.Dict(metadata={"description": "Details: field name -> messages, or data."})
 
 
+def lang_field() -> fields.String:
+    """``?lang=`` on an endpoint that answers texts for people (Accept-Language works too)."""
+    return fields.String(
+        validate=validate.OneOf(["fr", "en"]),
+        metadata={
+            "description": "Language of the texts: fr (default) or en; Accept-Language works too."
+        },
+    )
+
+
 def positive_quantity(max_quantity: int = 10_000) -> fields.Integer:
     return fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=max_quantity)

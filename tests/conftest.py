@@ -8,6 +8,7 @@ you own; it is emptied between tests).
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from store_api import create_app, db
 from store_api.cli import upgrade_database
@@ -78,6 +80,24 @@ UNTHROTTLED = {
     "RATELIMIT_COLLECT_PER_SITE": "1000000 per minute",
     "RATELIMIT_WRITES_PER_KEY": "1000000 per minute",
 }
+
+
+@pytest.fixture
+def empty_database(migrated: str, tmp_path: Path) -> Iterator[str]:
+    """A second, empty database on the same kind of server (restores, old-data migrations)."""
+    if make_url(migrated).get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restored.db'}"
+        return
+    name = f"restored_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_url(migrated).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(migrated).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
 
 from store_api import create_app, db
 from store_api.db import Base
@@ -70,24 +68,6 @@ def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
         return found
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def empty_database(migrated: str, tmp_path: Path) -> Iterator[str]:
-    """A second, empty database on the same kind of server."""
-    if make_url(migrated).get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    name = f"restored_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_url(migrated).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield make_url(migrated).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def _app(url: str, tmp_path: Path) -> Flask:

@@ -254,7 +254,7 @@ def test_empty_period_says_so_instead_of_drawing_empty_charts(
 
     page = client.get("/dashboard/?from=2020-01-01&to=2020-01-31").get_data(as_text=True)
 
-    assert page.count("No data for this period") == len(SLUGS)
+    assert page.count("Aucune donnée sur cette période") == len(SLUGS)
     assert embedded(page) == {}
     assert 'value="2020-01-01"' in page
 
@@ -262,12 +262,12 @@ def test_empty_period_says_so_instead_of_drawing_empty_charts(
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("from=2026-13-01", "YYYY-MM-DD"),
-        ("to=yesterday", "YYYY-MM-DD"),
-        ("from=2026-1-1", "YYYY-MM-DD"),
-        ("from=2026-11-20&to=2026-11-01", "on or after"),
-        ("from=2020-01-01&to=2026-11-27", "at most"),
-        ("device=" + "x" * 200, "too long"),
+        ("from=2026-13-01", "« Du » doit être une date écrite AAAA-MM-JJ"),
+        ("to=yesterday", "« Au » doit être une date écrite AAAA-MM-JJ"),
+        ("from=2026-1-1", "AAAA-MM-JJ"),
+        ("from=2026-11-20&to=2026-11-01", "La période finit avant de commencer"),
+        ("from=2020-01-01&to=2026-11-27", "Une période compte au plus 400 jours."),
+        ("device=" + "x" * 200, "« Appareil » est trop long."),
     ],
 )
 def test_bad_period_or_filter_is_a_422_page_not_a_500(
@@ -279,7 +279,9 @@ def test_bad_period_or_filter_is_a_422_page_not_a_500(
         response = client.get(f"{path}?{query}")
         assert response.status_code == 422, path
         assert response.mimetype == "text/html"
-        assert message in html.unescape(response.get_data(as_text=True))
+        page = html.unescape(response.get_data(as_text=True)).replace("\u00a0", " ")
+        assert message in page
+        assert "Période ou filtre invalide" in page
 
 
 def test_unknown_report_is_a_404_page(client: FlaskClient, keys: Keys) -> None:
@@ -392,7 +394,7 @@ def test_funnel_filter_picks_the_device_row(
 
     assert desktop["funnel-0"]["data"]["datasets"][0]["data"][0] == 1
     assert "funnel-0" not in embedded(mobile)
-    assert "No visits match these filters" in mobile
+    assert "Aucune visite ne correspond à ces filtres" in mobile
 
 
 # --- chart building, on made-up reports (no database) ---------------------------------------
@@ -480,16 +482,26 @@ def test_reports_without_rows_have_no_chart(slug: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "column", "shown"),
+    ("value", "column", "french", "english"),
     [
-        (0.125, reports.Column("cart_rate", "", "rate"), "12.5 %"),
-        (Decimal("1234.50"), reports.Column("revenue", "", "money"), "1\u202f234.50 €"),
-        (12345, reports.Column("views", "", "integer"), "12\u202f345"),
-        (12.34, reports.Column("median_minutes", "", "minutes"), "12.3"),
-        (True, reports.Column("colour_swap", "", "boolean"), "yes"),
-        (None, reports.Column("purchase_rate", "", "rate"), "-"),
-        ("<b>", reports.Column("name", "", "text"), "<b>"),  # Jinja escapes it later
+        (0.125, reports.Column("cart_rate", "", "rate"), "12,5 %", "12.5 %"),
+        (Decimal("1234.50"), reports.Column("revenue", "", "money"), "1\u202f234,50\u00a0€",
+         "€1,234.50"),
+        (12345, reports.Column("views", "", "integer"), "12\u202f345", "12,345"),
+        (12.34, reports.Column("median_minutes", "", "minutes"), "12,3", "12.3"),
+        (True, reports.Column("colour_swap", "", "boolean"), "oui", "yes"),
+        (None, reports.Column("purchase_rate", "", "rate"), "-", "-"),
+        (dt.date(2026, 11, 27), reports.Column("day", "", "date"), "27 nov. 2026", "27 Nov 2026"),
+        ("store", reports.Column("channel", "", "text"), "magasin", "store"),
+        ("missing", reports.Column("kind", "", "text"), "manquant", "missing"),
+        ("", reports.Column("category", "", "text"), "(sans catégorie)", "(no category)"),
+        ("<b>", reports.Column("name", "", "text"), "<b>", "<b>"),  # Jinja escapes it later
     ],
-)
-def test_cells_are_formatted_by_column_kind(value: Any, column: reports.Column, shown: str) -> None:
-    assert cards.format_cell(value, column) == shown
+)  # fmt: skip
+def test_cells_are_formatted_by_column_kind_in_the_page_language(
+    app: Flask, value: Any, column: reports.Column, french: str, english: str
+) -> None:
+    with app.test_request_context("/dashboard/"):
+        assert cards.format_cell(value, column) == french
+    with app.test_request_context("/dashboard/?lang=en"):
+        assert cards.format_cell(value, column) == english

@@ -52,6 +52,11 @@ def section(page: str, slug: str) -> str:
     return page[start : page.index("</section>", start)]
 
 
+def plain(page: str) -> str:
+    """French typography uses no-break spaces (before ':' and '%', in 1 234): read them plain."""
+    return html.unescape(page).replace("\u00a0", " ").replace("\u202f", " ")
+
+
 def csv_rows(client: FlaskClient, path: str) -> list[dict[str, str]]:
     response = client.get(path)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -153,8 +158,8 @@ def test_an_empty_period_says_so_in_every_dated_section(client: FlaskClient, key
 
     page = client.get("/dashboard/store?from=2020-01-01&to=2020-01-31").get_data(as_text=True)
 
-    assert page.count("No data for this period") == 3
-    assert "No device has reported yet" in page
+    assert page.count("Aucune donnée sur cette période") == 3
+    assert "Aucun capteur ne s'est encore manifesté" in html.unescape(page)
     assert embedded(page) == {}
     assert 'value="2020-01-01"' in page
 
@@ -162,10 +167,10 @@ def test_an_empty_period_says_so_in_every_dated_section(client: FlaskClient, key
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("from=2026-13-01", "YYYY-MM-DD"),
-        ("to=yesterday", "YYYY-MM-DD"),
-        ("from=2026-11-20&to=2026-11-01", "on or after"),
-        ("from=2020-01-01&to=2026-11-27", "at most"),
+        ("from=2026-13-01", "« Du » doit être une date écrite AAAA-MM-JJ"),
+        ("to=yesterday", "« Au » doit être une date écrite AAAA-MM-JJ"),
+        ("from=2026-11-20&to=2026-11-01", "La période finit avant de commencer"),
+        ("from=2020-01-01&to=2026-11-27", "Une période compte au plus 400 jours."),
     ],
 )
 def test_bad_dates_are_a_422_page(
@@ -177,7 +182,7 @@ def test_bad_dates_are_a_422_page(
         response = client.get(f"{path}?{query}")
         assert response.status_code == 422, path
         assert response.mimetype == "text/html"
-        assert message in html.unescape(response.get_data(as_text=True))
+        assert message in plain(response.get_data(as_text=True))
 
 
 def test_an_unknown_table_is_a_404_page(client: FlaskClient, keys: Keys) -> None:
@@ -235,22 +240,27 @@ def test_footfall_next_to_store_sales_gives_the_store_conversion(
 
     charts = embedded(page)
     days = charts["footfall-0"]
-    assert days["data"]["labels"][-2:] == ["Thu 26 Nov", "Fri 27 Nov"]
+    assert days["data"]["labels"][-2:] == ["jeu. 26 nov.", "ven. 27 nov."]
     assert len(days["data"]["labels"]) == 30  # the last 30 days, 29 Oct - 27 Nov
     per_day = series(days)
-    assert per_day["Visitors in"][-2:] == [5, 40]
-    assert per_day["Store sales"][-2:] == [0, 4]
+    assert per_day["Entrées"][-2:] == [5, 40]
+    assert per_day["Ventes en magasin"][-2:] == [0, 4]
     assert per_day["Conversion"][-2:] == [0.0, 10.0]  # 4 sales / 40 visitors
-    assert per_day["Store sales"][-8] == 1 and per_day["Conversion"][-8] is None  # the 20th
+    assert per_day["Ventes en magasin"][-8] == 1 and per_day["Conversion"][-8] is None  # the 20th
     hours = charts["footfall-1"]
     assert hours["data"]["labels"][0] == "00:00" and hours["data"]["labels"][-1] == "23:00"
-    by_hour = dict(zip(hours["data"]["labels"], series(hours)["Visitors in"], strict=True))
+    by_hour = dict(zip(hours["data"]["labels"], series(hours)["Entrées"], strict=True))
     assert (by_hour["00:00"], by_hour["10:00"], by_hour["23:00"]) == (1, 39, 5)
-    assert series(hours)["Store sales"][10] == 4
-    assert "On the 2 day(s) the door counters counted: 45 visitors in, 4 store sales" in page
-    assert "conversion 8.9 %" in page  # 4 / 45; the sale of the 20th is left out
+    assert series(hours)["Ventes en magasin"][10] == 4
+    text = plain(page)
+    assert "5 ventes en magasin (6 unités)." in text
+    assert "Les 2 jours où les compteurs de porte ont compté : 45 entrées, 4 ventes" in text
+    assert "conversion 8,9 %" in text  # 4 / 45; the sale of the 20th is left out
     table = section(page, "footfall")
-    assert '<td class="num">10.0 %</td>' in table
+    assert '<td class="num">10,0 %</td>' in table
+    english = plain(client.get("/dashboard/store?lang=en").get_data(as_text=True))
+    assert "On the 2 days the door counters counted: 45 visitors in, 4 store sales" in english
+    assert "conversion 8.9 %" in english
 
     rows = csv_rows(client, "/dashboard/store/footfall.csv?from=2026-11-26&to=2026-11-27")
     assert rows == [
@@ -358,19 +368,22 @@ def test_help_alerts_show_time_to_acknowledge_escalations_and_unanswered_by_day_
 
     charts = embedded(page)
     per_day = series(charts["alerts-0"])
-    assert charts["alerts-0"]["data"]["labels"][-1] == "Fri 27 Nov"
-    assert per_day["Acknowledged in time"][-1] == 2
-    assert per_day["Acknowledged after escalation"][-1] == 1
-    assert per_day["Never acknowledged"][-1] == 1
+    assert charts["alerts-0"]["data"]["labels"][-1] == "ven. 27 nov."
+    assert per_day["Prises en charge à temps"][-1] == 2
+    assert per_day["Prises en charge après relance"][-1] == 1
+    assert per_day["Jamais prises en charge"][-1] == 1
     # Waits of 30, 90 and 200 s: the median is 90 s; the 90th percentile 90 + 0.8 * 110.
-    assert (per_day["Median to acknowledge"][-1], per_day["90th percentile"][-1]) == (90.0, 178.0)
-    assert per_day["Median to acknowledge"][0] is None  # no alert on the 21st
+    median, p90 = "Délai médian de prise en charge", "90 % en moins de"
+    assert (per_day[median][-1], per_day[p90][-1]) == (90.0, 178.0)
+    assert per_day[median][0] is None  # no alert on the 21st
     zones = charts["alerts-1"]
     assert zones["data"]["labels"] == ["A1", "B2"]
-    assert series(zones)["Median to acknowledge"] == [90.0, 115.0]
-    assert series(zones)["Alerts"] == [2, 2]
-    assert "4 alerts: median 90 s and 90th percentile 178 s to acknowledge; 2 escalated; " in page
-    assert "1 never acknowledged." in page
+    assert series(zones)[median] == [90.0, 115.0]
+    assert series(zones)["Alertes"] == [2, 2]
+    assert (
+        "Alertes : 4 ; prise en charge en 90 s (médiane), 90 % en moins de 178 s ; relancées : 2 ; "
+        "jamais prises en charge : 1."
+    ) in plain(page)
 
     assert csv_rows(client, "/dashboard/store/alert-zones.csv?from=2026-11-27") == [
         {
@@ -460,13 +473,16 @@ def test_discrepancies_list_open_ones_first_and_missing_units_per_day(
     assert "Bouilloire &lt;script&gt;alert(1)&lt;/script&gt;" in table
     assert "<script>alert" not in page
     assert '<tr class="flag">' in table and table.count('<tr class="flag">') == 1
-    assert "2026-11-27 11:00 → 13:00" in table  # the window in Paris time
-    assert "1 open, 1 resolved; 4 units missing, 3 in surplus." in page
+    assert "27/11/2026 11:00 → 13:00" in table  # the window in Paris time
+    assert f"/dashboard/store/discrepancies/{kettle}?next=" in table  # open: a resolve link
+    assert "Ouverts : 1, résolus : 1 ; unités manquantes : 4, en trop : 3." in plain(page)
     chart = embedded(page)["discrepancies-0"]
-    assert chart["data"]["labels"][-1] == "Fri 27 Nov"
-    assert (series(chart)["Missing units"][-1], series(chart)["Surplus units"][-1]) == (4, 3)
-    assert "No data for this period" in section(later, "discrepancies")
-    assert "1 from before 2026-11-28 still open." in later
+    assert chart["data"]["labels"][-1] == "ven. 27 nov."
+    missing, surplus = series(chart)["Unités manquantes"], series(chart)["Unités en trop"]
+    assert (missing[-1], surplus[-1]) == (4, 3)
+    assert "Aucune donnée sur cette période" in section(later, "discrepancies")
+    assert "1 écart antérieur au 28 novembre 2026 encore ouvert." in plain(later)
+    assert "POST /api" not in page  # resolved from the page, not with curl
 
     rows = csv_rows(client, "/dashboard/store/discrepancies.csv?from=2026-11-27")
     assert [(r["id"], r["status"], r["kind"], r["units"]) for r in rows] == [
@@ -498,10 +514,11 @@ def test_devices_show_their_current_state_whatever_the_period(
     page = client.get("/dashboard/store?from=2020-01-01&to=2020-01-31").get_data(as_text=True)
 
     devices = section(page, "devices")
-    assert "No device has reported yet" not in devices
+    assert "Aucun capteur" not in devices
     assert devices.count('<tr class="flag">') == 2  # offline door, low zone battery
-    assert "3 devices: 1 offline, 1 with a battery below 20 %." in devices
-    assert "2026-11-27 10:00" in devices  # last seen, Paris time
+    assert "Capteurs : 3 ; hors ligne : 1 ; batterie sous 20 % : 1." in plain(devices)
+    assert "27/11/2026 10:00" in devices  # last seen, Paris time
+    assert ">capteur</td>" in devices and ">non</td>" in devices  # words in French
     rows = csv_rows(client, "/dashboard/store/devices.csv?from=nonsense")
     assert [(r["device_id"], r["online"], r["battery"]) for r in rows] == [
         ("door-1", "false", "64.0"),

@@ -90,15 +90,23 @@ def test_an_order_takes_units_from_the_warehouse_then_the_backroom_then_the_floo
         "reference": None,
         "created_at": NOW,
         "cancelled_at": None,
+        "total": "8483.00",  # 17 units at 499.00
+        "currency": "EUR",
         "lines": [
             {
                 "sku": "LL-1",
                 "quantity": 2,
+                "unit_price": "499.00",
+                "line_total": "998.00",
+                "price_estimated": False,
                 "allocations": [{"location": "warehouse", "quantity": 2}],
             },
             {
                 "sku": "LL-2",
                 "quantity": 7,
+                "unit_price": "499.00",
+                "line_total": "3493.00",
+                "price_estimated": False,
                 "allocations": [
                     {"location": "warehouse", "quantity": 5},
                     {"location": "backroom", "quantity": 2},
@@ -107,6 +115,9 @@ def test_an_order_takes_units_from_the_warehouse_then_the_backroom_then_the_floo
             {
                 "sku": "LL-3",
                 "quantity": 8,
+                "unit_price": "499.00",
+                "line_total": "3992.00",
+                "price_estimated": False,
                 "allocations": [
                     {"location": "warehouse", "quantity": 5},
                     {"location": "backroom", "quantity": 2},

@@ -93,6 +93,8 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("POST", "/api/v1/orders"): ORDERERS,
     ("GET", "/api/v1/orders/{order_id}"): ORDERERS,
     ("POST", "/api/v1/orders/{order_id}/cancel"): ORDERERS,
+    # What was sold and for how much: the owner's figures.
+    ("GET", "/api/v1/sales"): OWNER,
     # Every client may follow the changes it can read (tablets, webshop, shelf devices).
     ("GET", "/api/v1/events"): ANYONE,
     ("GET", "/api/v1/events/stream"): ANYONE,
@@ -317,6 +319,9 @@ CALLS: dict[Endpoint, Call] = {
         200, writes=True, json={"note": "counted again"}
     ),
     ("GET", "/api/v1/analytics/reports"): Call(200, writes=False),
+    ("GET", "/api/v1/sales"): Call(
+        200, writes=False, query="?from=2026-11-01&to=2026-11-27&by=day,channel"
+    ),
     ("GET", "/api/v1/analytics/reports/{slug}"): Call(
         200, writes=False, query="?from=2026-11-01&to=2026-11-27&device=mobile"
     ),

@@ -276,7 +276,7 @@ def test_an_empty_lane_with_backroom_stock_is_a_refill_task_for_sellers(
     assert after == [
         {
             "kind": "refill",
-            "text": f"Refill lane B6: 12 x Produit {SKU} from the backroom",
+            "text": f"Réassort rayon B6\u00a0: 12 \u00d7 Produit {SKU} depuis la réserve",
             "shelf": "B",
             "lane": "6",
             "sku": SKU,
@@ -287,3 +287,12 @@ def test_an_empty_lane_with_backroom_stock_is_a_refill_task_for_sellers(
             "backroom_available": 20,
         }
     ]
+    for english in (
+        client.get("/api/v1/tasks?lang=en", headers=keys.headers(Role.SELLER)),
+        client.get("/api/v1/tasks", headers=keys.headers(Role.SELLER, **{"Accept-Language": "en"})),
+    ):
+        assert english.get_json()[0]["text"] == (
+            f"Refill lane B6: 12 x Produit {SKU} from the backroom"
+        )
+    refused = client.get("/api/v1/tasks?lang=de", headers=keys.headers(Role.SELLER))
+    assert refused.status_code == 422 and "lang" in refused.get_json()["errors"]

@@ -163,6 +163,38 @@ def test_sellers_acknowledge_and_the_owner_sees_response_times(
     assert event_types(app) == ["help.requested", "help.acknowledged"]
 
 
+def test_alert_texts_are_in_the_readers_language_and_codes_stay(
+    app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock
+) -> None:
+    plant(app, clock)
+    t0 = clock()
+    [notice] = handle(app, [(True, t0), (True, t0 + dt.timedelta(seconds=30))])
+
+    def listed(**headers: str) -> dict[str, Any]:
+        found = client.get("/api/v1/alerts", headers=keys.headers(Role.SELLER, **headers))
+        assert found.status_code == 200, found.get_json()
+        [alert] = found.get_json()
+        return dict(alert)
+
+    french, english = listed(), listed(**{"Accept-Language": "en-GB,en"})
+    client.post(f"/api/v1/alerts/{notice['alert_id']}/ack", headers=keys.headers(Role.SELLER))
+    answered = listed()
+    english_query = client.get("/api/v1/alerts?lang=en", headers=keys.headers(Role.OWNER))
+
+    name = f"Produit {SKU}"
+    # The tablets' notice speaks the shop's language (French by default).
+    assert notice["text"] == f"Un client attend de l'aide au rayon A1 ({name})"
+    assert french["text"] == f"Un client attend de l'aide au rayon A1 ({name})"
+    assert english["text"] == f"A customer is waiting for help at lane A1 ({name})"
+    assert answered["text"] == f"test seller est allé au rayon A1 ({name})"
+    assert english_query.get_json()[0]["text"] == f"test seller went to lane A1 ({name})"
+    # The fields machines read do not change with the language.
+    assert {k: v for k, v in french.items() if k != "text"} == {
+        k: v for k, v in english.items() if k != "text"
+    }
+    assert (french["status"], french["product_name"]) == ("open", name)
+
+
 def test_an_unanswered_alert_escalates_once_after_the_delay(
     app: Flask, client: FlaskClient, keys: Keys, runner: FlaskCliRunner, clock: FrozenClock
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import re
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -132,3 +133,31 @@ def test_pages_speak_french_by_default_and_english_on_request(client: FlaskClien
 def test_the_language_switch_keeps_the_page_and_its_query(client: FlaskClient) -> None:
     body = client.get("/dashboard/login?next=/dashboard/store").get_data(as_text=True)
     assert 'href="?next=%2Fdashboard%2Fstore&amp;lang=en"' in body
+
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+@pytest.mark.parametrize(("catalogue", "sources"), CATALOGUES, ids=lambda v: str(v))
+def test_french_texts_keep_the_placeholders_of_their_source(
+    catalogue: Path, sources: list[Path]
+) -> None:
+    """A translation that drops, renames or breaks a ``%(name)s`` fails here, not on a page."""
+    del sources
+    with SCRIPT.po_path(catalogue, "fr").open("rb") as file:
+        catalog = read_po(file, locale="fr")
+    broken = []
+    for message in catalog:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not ids[0] or "%(" not in "".join(ids):
+            continue
+        names = set(PLACEHOLDER.findall("".join(ids))) | {"num"}
+        for translated in strings:
+            try:
+                translated % dict.fromkeys(names, 1)
+            except (KeyError, ValueError, TypeError) as exc:
+                broken.append(f"{ids[0]!r} -> {translated!r}: {exc!r}")
+            if set(PLACEHOLDER.findall(translated)) - names:
+                broken.append(f"{ids[0]!r} -> {translated!r}: unknown placeholder")
+    assert not broken, "\n".join(broken)

@@ -39,6 +39,7 @@ from store_api.analytics.models import (
 )
 from store_api.catalog.models import Product
 from store_api.errors import ErrorCode, Invalid, NotFound
+from store_api.i18n import N_
 from store_api.recommendations import feedback
 from store_api.search.models import SearchDay
 from store_api.spreadsheet import csv_text
@@ -463,142 +464,158 @@ def recommendations(session: Session, query: ReportQuery, tz: ZoneInfo) -> list[
 
 # --- the registry ---------------------------------------------------------------------------
 
-_SKU = Column("sku", "SKU", "text")
-_NAME = Column("name", "Product", "text")
-_VISITS = Column("visits", "Visits", "integer")
+_SKU = Column("sku", N_("SKU"), "text")
+_NAME = Column("name", N_("Product"), "text")
+_VISITS = Column("visits", N_("Visits"), "integer")
 RECOMMENDATION_COUNTS = (
-    Column("shown", "Shown", "integer"),
-    Column("accepted", "Accepted", "integer"),
-    Column("sold", "Sold", "integer"),
-    Column("revenue", "Revenue", "money"),
+    Column("shown", N_("Shown"), "integer"),
+    Column("accepted", N_("Accepted"), "integer"),
+    Column("sold", N_("Sold"), "integer"),
+    Column("revenue", N_("Revenue"), "money"),
 )
-RECOMMENDATION_DAY_COLUMNS = (Column("day", "Day", "date"), *RECOMMENDATION_COUNTS)
+RECOMMENDATION_DAY_COLUMNS = (Column("day", N_("Day"), "date"), *RECOMMENDATION_COUNTS)
 
 REPORTS: dict[str, ReportSpec] = {
     spec.slug: spec
     for spec in (
         ReportSpec(
             "looked-not-bought",
-            "Looked at a lot, rarely bought",
-            "Per product: views, visits that viewed it, median time on its page per visit, and "
-            "how many of those visits put it in the cart or bought it.",
+            N_("Looked at a lot, rarely bought"),
+            N_(
+                "Per product: views, visits that viewed it, median time on its page per visit, and "
+                "how many of those visits put it in the cart or bought it."
+            ),
             (
                 _SKU,
                 _NAME,
-                Column("category", "Category", "text"),
-                Column("views", "Views", "integer"),
+                Column("category", N_("Category"), "text"),
+                Column("views", N_("Views"), "integer"),
                 _VISITS,
-                Column("median_dwell_s", "Median dwell (s)", "seconds"),
-                Column("cart_rate", "View → cart", "rate"),
-                Column("purchase_rate", "View → purchase", "rate"),
+                Column("median_dwell_s", N_("Median dwell (s)"), "seconds"),
+                Column("cart_rate", N_("View → cart"), "rate"),
+                Column("purchase_rate", N_("View → purchase"), "rate"),
             ),
             looked_not_bought,
         ),
         ReportSpec(
             "viewed-instead",
-            "Looked long at X, bought Y instead",
-            "Visits that bought a product after looking longest at another one of the same "
-            "category; a colour swap is the same product in another colour.",
+            N_("Looked long at X, bought Y instead"),
+            N_(
+                "Visits that bought a product after looking longest at another one of the same "
+                "category; a colour swap is the same product in another colour."
+            ),
             (
-                Column("viewed_sku", "Looked at", "text"),
-                Column("viewed_name", "Looked-at product", "text"),
-                Column("viewed_variant", "Looked-at colour", "text"),
-                Column("bought_sku", "Bought", "text"),
-                Column("bought_name", "Bought product", "text"),
-                Column("bought_variant", "Bought colour", "text"),
+                Column("viewed_sku", N_("Looked at"), "text"),
+                Column("viewed_name", N_("Looked-at product"), "text"),
+                Column("viewed_variant", N_("Looked-at colour"), "text"),
+                Column("bought_sku", N_("Bought"), "text"),
+                Column("bought_name", N_("Bought product"), "text"),
+                Column("bought_variant", N_("Bought colour"), "text"),
                 _VISITS,
-                Column("median_dwell_s", "Median dwell on X (s)", "seconds"),
-                Column("colour_swap", "Colour swap", "boolean"),
+                Column("median_dwell_s", N_("Median dwell on X (s)"), "seconds"),
+                Column("colour_swap", N_("Colour swap"), "boolean"),
             ),
             viewed_instead,
         ),
         ReportSpec(
             "funnel",
-            "Funnel",
-            "Visits reaching each step: product view, cart, checkout, shipping, purchase; for "
-            "all visits, then by device, then by source.",
+            N_("Funnel"),
+            N_(
+                "Visits reaching each step: product view, cart, checkout, shipping, purchase; for "
+                "all visits, then by device, then by source."
+            ),
             (
-                Column("device", "Device", "text"),
-                Column("source", "Source", "text"),
+                Column("device", N_("Device"), "text"),
+                Column("source", N_("Source"), "text"),
                 _VISITS,
-                Column("product_view", "Product view", "integer"),
-                Column("cart", "Cart", "integer"),
-                Column("checkout", "Checkout", "integer"),
-                Column("shipping", "Shipping", "integer"),
-                Column("purchase", "Purchase", "integer"),
+                Column("product_view", N_("Product view"), "integer"),
+                Column("cart", N_("Cart"), "integer"),
+                Column("checkout", N_("Checkout"), "integer"),
+                Column("shipping", N_("Shipping"), "integer"),
+                Column("purchase", N_("Purchase"), "integer"),
             ),
             funnel,
         ),
         ReportSpec(
             "delivery-fee",
-            "Delivery fee vs abandonment",
-            "Visits shown a delivery fee, by the last fee shown and by how far the cart was "
-            "from free delivery; abandoned: no purchase in that visit.",
+            N_("Delivery fee vs abandonment"),
+            N_(
+                "Visits shown a delivery fee, by the last fee shown and by how far the cart was "
+                "from free delivery; abandoned: no purchase in that visit."
+            ),
             (
-                Column("dimension", "By", "text"),
-                Column("bucket", "Bucket", "text"),
-                Column("bucket_order", "Order", "integer"),
+                Column("dimension", N_("By"), "text"),
+                Column("bucket", N_("Bucket"), "text"),
+                Column("bucket_order", N_("Order"), "integer"),
                 _VISITS,
-                Column("abandoned", "Abandoned", "integer"),
-                Column("abandonment_rate", "Abandonment", "rate"),
+                Column("abandoned", N_("Abandoned"), "integer"),
+                Column("abandonment_rate", N_("Abandonment"), "rate"),
             ),
             delivery_fee,
         ),
         ReportSpec(
             "time-to-purchase",
-            "Time to purchase by category",
-            "From the first product view of a visit to its purchase: median minutes and pages, "
-            "per category bought.",
+            N_("Time to purchase by category"),
+            N_(
+                "From the first product view of a visit to its purchase: median minutes and pages, "
+                "per category bought."
+            ),
             (
-                Column("category", "Category", "text"),
-                Column("purchases", "Purchases", "integer"),
-                Column("median_minutes", "Median minutes", "minutes"),
-                Column("median_pages", "Median pages", "number"),
+                Column("category", N_("Category"), "text"),
+                Column("purchases", N_("Purchases"), "integer"),
+                Column("median_minutes", N_("Median minutes"), "minutes"),
+                Column("median_pages", N_("Median pages"), "number"),
             ),
             time_to_purchase,
         ),
         ReportSpec(
             "sources",
-            "Sources and campaigns",
-            "Visits, orders, conversion (visits with a purchase), revenue and average basket "
-            "per source, medium and campaign.",
+            N_("Sources and campaigns"),
+            N_(
+                "Visits, orders, conversion (visits with a purchase), revenue and average basket "
+                "per source, medium and campaign."
+            ),
             (
-                Column("source", "Source", "text"),
-                Column("medium", "Medium", "text"),
-                Column("campaign", "Campaign", "text"),
+                Column("source", N_("Source"), "text"),
+                Column("medium", N_("Medium"), "text"),
+                Column("campaign", N_("Campaign"), "text"),
                 _VISITS,
-                Column("purchases", "Orders", "integer"),
-                Column("conversion_rate", "Conversion", "rate"),
-                Column("revenue", "Revenue", "money"),
-                Column("average_basket", "Average basket", "money"),
+                Column("purchases", N_("Orders"), "integer"),
+                Column("conversion_rate", N_("Conversion"), "rate"),
+                Column("revenue", N_("Revenue"), "money"),
+                Column("average_basket", N_("Average basket"), "money"),
             ),
             sources,
         ),
         ReportSpec(
             "site-search",
-            "Site search",
-            "Search terms (normalised): how often webshop visitors searched them, how often "
-            "with no result, and how many of those visits bought something; then the API's "
-            "searches (tablets, webshop search box): how many, with no result, read through a "
-            f'"did you mean" correction, and that correction; top {MAX_SEARCH_TERMS} terms.',
+            N_("Site search"),
+            N_(
+                "Search terms (normalised): how often webshop visitors searched them, how often "
+                "with no result, and how many of those visits bought something; then the API's "
+                "searches (tablets, webshop search box): how many, with no result, read through a "
+                '"did you mean" correction, and that correction; top 1000 terms.'
+            ),
             (
-                Column("term", "Term", "text"),
-                Column("searches", "Searches", "integer"),
-                Column("no_result_searches", "No result", "integer"),
-                Column("purchase_visits", "Visits that bought", "integer"),
-                Column("purchase_rate", "Purchase rate", "rate"),
-                Column("api_searches", "API searches", "integer"),
-                Column("api_no_result_searches", "API: no result", "integer"),
-                Column("corrected_searches", "Did you mean", "integer"),
-                Column("correction", "Read as", "text"),
+                Column("term", N_("Term"), "text"),
+                Column("searches", N_("Searches"), "integer"),
+                Column("no_result_searches", N_("No result"), "integer"),
+                Column("purchase_visits", N_("Visits that bought"), "integer"),
+                Column("purchase_rate", N_("Purchase rate"), "rate"),
+                Column("api_searches", N_("API searches"), "integer"),
+                Column("api_no_result_searches", N_("API: no result"), "integer"),
+                Column("corrected_searches", N_("Did you mean"), "integer"),
+                Column("correction", N_("Read as"), "text"),
             ),
             site_search,
         ),
         ReportSpec(
             "recommendations",
-            "In-store recommendations",
-            "Suggestions shown on the tablets, accepted by the customer, sold, and the revenue "
-            "they brought; by product (or by day with group=day).",
+            N_("In-store recommendations"),
+            N_(
+                "Suggestions shown on the tablets, accepted by the customer, sold, and the revenue "
+                "they brought; by product (or by day with group=day)."
+            ),
             (_SKU, _NAME, *RECOMMENDATION_COUNTS),
             recommendations,
             filters=("group",),

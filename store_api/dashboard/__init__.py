@@ -5,12 +5,17 @@ module here (registering views on ``bp``) and a navigation entry in ``nav``.
 """
 
 from store_api.dashboard import (  # noqa: F401 (register the views)
+    discrepancies,
+    keys,
+    month,
     reminders,
+    sales,
     search,
     sheets,
     store,
     suppliers,
     tablets,
+    webhooks,
     webshop,
 )
 from store_api.dashboard.core import bp

@@ -21,8 +21,12 @@ class NavItem:
 
 
 NAV: list[NavItem] = [
+    NavItem("dashboard.month_page", _l("The month")),
     NavItem("dashboard.overview", _l("Webshop"), ("dashboard.report_page",)),
-    NavItem("dashboard.store", _l("In store")),
+    NavItem("dashboard.sales_page", _l("Sales")),
+    NavItem(
+        "dashboard.store", _l("In store"), ("dashboard.discrepancies", "dashboard.discrepancy")
+    ),
     NavItem("dashboard.reminders", _l("Reminders"), ("dashboard.reminder_template",)),
     NavItem("dashboard.customers_page", _l("Customers"), ("dashboard.customer_page",)),
     NavItem("dashboard.search_page", _l("Search"), ("dashboard.synonym_edit",)),
@@ -40,5 +44,20 @@ NAV: list[NavItem] = [
         "dashboard.sheets_page",
         _l("Product sheets"),
         ("dashboard.sheet_page", "dashboard.sheet_rule"),
+    ),
+    NavItem(
+        "dashboard.api_keys",
+        _l("API keys"),
+        ("dashboard.api_key_create", "dashboard.api_key_revoke_confirm"),
+    ),
+    NavItem(
+        "dashboard.webhooks",
+        _l("Webhooks"),
+        (
+            "dashboard.webhook",
+            "dashboard.webhook_new",
+            "dashboard.webhook_edit",
+            "dashboard.webhook_delete",
+        ),
     ),
 ]

@@ -10,10 +10,13 @@ from typing import Any
 from flask import (
     current_app,
     request,
+    url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from store_api import context, db
+from store_api import context, db, i18n
 from store_api.analytics import reports
 from store_api.dashboard.cards import (
     AMBER,
@@ -28,14 +31,17 @@ from store_api.dashboard.cards import (
     add_chart,
     bar_chart,
     dataset,
+    day_label,
     invalid,
     line_dataset,
     parse_period,
     percent,
     presets,
     query_string,
+    translated,
 )
 from store_api.dashboard.core import bp, error, login_required, page
+from store_api.i18n import N_
 from store_api.shelves import service as shelves
 from store_api.shelves.models import ShelfDiscrepancy
 
@@ -43,48 +49,48 @@ from store_api.shelves.models import ShelfDiscrepancy
 # in-process and shown like the browsing reports: a Card per section, a CSV per table.
 
 _C = reports.Column
-_DAY = _C("day", "Day", "date")
+_DAY = _C("day", N_("Day"), "date")
 FOOTFALL_COLUMNS = (
-    _C("visitors_in", "Visitors in", "integer"),
-    _C("visitors_out", "Visitors out", "integer"),
-    _C("sales", "Store sales", "integer"),
-    _C("units_sold", "Units sold", "integer"),
-    _C("conversion", "Conversion", "rate"),
+    _C("visitors_in", N_("Visitors in"), "integer"),
+    _C("visitors_out", N_("Visitors out"), "integer"),
+    _C("sales", N_("Store sales"), "integer"),
+    _C("units_sold", N_("Units sold"), "integer"),
+    _C("conversion", N_("Conversion"), "rate"),
 )
 RESPONSE_COLUMNS = (
-    _C("alerts", "Alerts", "integer"),
-    _C("acknowledged", "Acknowledged", "integer"),
-    _C("escalated", "Escalated", "integer"),
-    _C("not_acknowledged", "Never acknowledged", "integer"),
-    _C("median_s", "Median wait (s)", "seconds"),
-    _C("p90_s", "90 % within (s)", "seconds"),
+    _C("alerts", N_("Alerts"), "integer"),
+    _C("acknowledged", N_("Acknowledged"), "integer"),
+    _C("escalated", N_("Escalated"), "integer"),
+    _C("not_acknowledged", N_("Never acknowledged"), "integer"),
+    _C("median_s", N_("Median wait (s)"), "seconds"),
+    _C("p90_s", N_("90 % within (s)"), "seconds"),
 )
 DISCREPANCY_COLUMNS = (
-    _C("id", "#", "integer"),
-    _C("status", "Status", "text"),
-    _C("sku", "SKU", "text"),
-    _C("name", "Product", "text"),
-    _C("lanes", "Lanes", "text"),
-    _C("window", "Window", "text"),
-    _C("window_start", "Window start", "datetime"),
-    _C("window_end", "Window end", "datetime"),
-    _C("kind", "Kind", "text"),
-    _C("units", "Units", "integer"),
-    _C("taken", "Taken", "integer"),
-    _C("put_back", "Put back", "integer"),
-    _C("accounted", "Accounted for", "integer"),
-    _C("raised_at", "Raised", "datetime"),
-    _C("resolved_at", "Resolved", "datetime"),
-    _C("resolved_by", "Resolved by", "text"),
-    _C("note", "Note", "text"),
+    _C("id", N_("#"), "integer"),
+    _C("status", N_("Status"), "text"),
+    _C("sku", N_("SKU"), "text"),
+    _C("name", N_("Product"), "text"),
+    _C("lanes", N_("Lanes"), "text"),
+    _C("window", N_("Window"), "text"),
+    _C("window_start", N_("Window start"), "datetime"),
+    _C("window_end", N_("Window end"), "datetime"),
+    _C("kind", N_("Kind"), "text"),
+    _C("units", N_("Units"), "integer"),
+    _C("taken", N_("Taken"), "integer"),
+    _C("put_back", N_("Put back"), "integer"),
+    _C("accounted", N_("Accounted for"), "integer"),
+    _C("raised_at", N_("Raised"), "datetime"),
+    _C("resolved_at", N_("Resolved"), "datetime"),
+    _C("resolved_by", N_("Resolved by"), "text"),
+    _C("note", N_("Note"), "text"),
 )
 DEVICE_COLUMNS = (
-    _C("device_id", "Device", "text"),
-    _C("kind", "Kind", "text"),
-    _C("online", "Online", "boolean"),
-    _C("last_seen", "Last seen", "datetime"),
-    _C("battery", "Battery (%)", "number"),
-    _C("last_seq", "Last sequence number", "integer"),
+    _C("device_id", N_("Device"), "text"),
+    _C("kind", N_("Kind"), "text"),
+    _C("online", N_("Online"), "boolean"),
+    _C("last_seen", N_("Last seen"), "datetime"),
+    _C("battery", N_("Battery (%)"), "number"),
+    _C("last_seq", N_("Last sequence number"), "integer"),
 )
 DISCREPANCY_PAGE_COLUMNS = (
     "id", "status", "sku", "name", "lanes", "window", "kind", "units", "taken", "put_back",
@@ -112,45 +118,55 @@ STORE_TABLES = {
     for table in (
         StoreTable(
             "footfall",
-            "Footfall and store sales",
-            "Visitors through the door (door counters) next to the store's sales (committed "
-            "store holds, one per product line), per local day; conversion = sales / visitors.",
+            N_("Footfall and store sales"),
+            N_(
+                "Visitors through the door (door counters) next to the store's sales (committed "
+                "store holds, one per product line), per local day; conversion = sales / visitors."
+            ),
             (_DAY, *FOOTFALL_COLUMNS),
         ),
         StoreTable(
             "footfall-hours",
-            "Footfall and store sales by hour of the day",
-            "The same for each local hour of the day, summed over the days of the period the "
-            "door counters counted someone (a day without door counts would inflate the rate).",
-            (_C("hour", "Hour", "text"), *FOOTFALL_COLUMNS),
+            N_("Footfall and store sales by hour of the day"),
+            N_(
+                "The same for each local hour of the day, summed over the days of the period the "
+                "door counters counted someone (a day without door counts would inflate the rate)."
+            ),
+            (_C("hour", N_("Hour"), "text"), *FOOTFALL_COLUMNS),
         ),
         StoreTable(
             "alerts",
-            "Help alerts",
-            "Customers who lingered at a lane and asked for help (presence sensors), per local "
-            "day: how fast a seller acknowledged, how many escalated, how many nobody answered.",
+            N_("Help alerts"),
+            N_(
+                "Customers who lingered at a lane and asked for help (presence sensors), per local "
+                "day: how fast a seller acknowledged, how many escalated, how many nobody answered."
+            ),
             (_DAY, *RESPONSE_COLUMNS),
         ),
         StoreTable(
             "alert-zones",
-            "Help alerts by zone",
-            "The same, per presence zone, over the period.",
-            (_C("zone", "Zone", "text"), *RESPONSE_COLUMNS),
+            N_("Help alerts by zone"),
+            N_("The same, per presence zone, over the period."),
+            (_C("zone", N_("Zone"), "text"), *RESPONSE_COLUMNS),
         ),
         StoreTable(
             "discrepancies",
-            "Shelf vs system",
-            "Windows where units left a product's lanes that no hold, sale or write-off explains "
-            "(missing), or the ledger moved more floor units than left the shelf (surplus). Open "
-            "ones first; resolve them with POST /api/v1/discrepancies/{id}/resolve.",
+            N_("Shelf vs system"),
+            N_(
+                "Windows where units left a product's lanes that no hold, sale or write-off "
+                "explains (missing), or the ledger moved more floor units than left the shelf "
+                "(surplus). Look into the open ones, then mark each resolved with what you found."
+            ),
             DISCREPANCY_COLUMNS,
             page_columns=DISCREPANCY_PAGE_COLUMNS,
         ),
         StoreTable(
             "devices",
-            "Device health",
-            "Every sensor of the store as it is now (not filtered by date): online from its "
-            "retained status and last will, when it last sent anything, its battery.",
+            N_("Device health"),
+            N_(
+                "Every sensor of the store as it is now (not filtered by date): online from its "
+                "retained status and last will, when it last sent anything, its battery."
+            ),
             DEVICE_COLUMNS,
         ),
     )
@@ -158,15 +174,11 @@ STORE_TABLES = {
 # Each section: its slug, the table it shows (the first download names the section), and its
 # CSV downloads as (link text, table).
 STORE_SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
-    ("footfall", "footfall", (("CSV", "footfall"), ("CSV by hour", "footfall-hours"))),
-    ("alerts", "alert-zones", (("CSV", "alerts"), ("CSV by zone", "alert-zones"))),
-    ("discrepancies", "discrepancies", (("CSV", "discrepancies"),)),
-    ("devices", "devices", (("CSV", "devices"),)),
+    ("footfall", "footfall", ((N_("CSV"), "footfall"), (N_("CSV by hour"), "footfall-hours"))),
+    ("alerts", "alert-zones", ((N_("CSV"), "alerts"), (N_("CSV by zone"), "alert-zones"))),
+    ("discrepancies", "discrepancies", ((N_("CSV"), "discrepancies"),)),
+    ("devices", "devices", ((N_("CSV"), "devices"),)),
 )
-
-
-def _day_label(day: dt.date) -> str:
-    return f"{day:%a %d %b}"
 
 
 def _footfall_row(total: shelves.FootfallTotal) -> dict[str, Any]:
@@ -205,7 +217,7 @@ def _discrepancy_row(
         "sku": found.sku,
         "name": names.get(found.sku),
         "lanes": " ".join(found.lanes),
-        "window": f"{start:%Y-%m-%d %H:%M} → {end:%H:%M}",
+        "window": _window(start, end),
         "window_start": start,
         "window_end": end,
         "kind": found.kind,
@@ -228,22 +240,44 @@ class StoreData:
     summary: dict[str, str] = field(default_factory=dict)
 
 
-def _figure(value: float | None, unit: str) -> str:
-    return "-" if value is None else f"{value:,.0f}{unit}".replace(",", "\u202f")
+def _window(start: dt.datetime, end: dt.datetime) -> str:
+    """``27/11/2026 11:00 → 13:00``: the window as the owner reads it (shop time)."""
+    locale = i18n.current_locale()
+    return f"{i18n.format_date(start.date(), locale, 'short')} {i18n.format_time(start, locale)} → {i18n.format_time(end, locale)}"  # noqa: E501
+
+
+def _figure(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return i18n.format_number(round(value), i18n.current_locale()) + unit
 
 
 def _footfall_summary(footfall: shelves.StoreFootfall) -> str:
     total, counted = footfall.total, footfall.counted
     if not (total.visitors_in or total.sales):
         return ""
-    sales = f"{_figure(total.sales, '')} store sales ({_figure(total.units_sold, '')} units)."
+    sales = ngettext(
+        "%(num)s store sale (%(units)s units).",
+        "%(num)s store sales (%(units)s units).",
+        total.sales,
+        units=_figure(total.units_sold),
+    )
     if not footfall.counted_days:
-        return sales + " No door counter counted anyone in this period: no conversion rate."
-    rate = f"{(counted.conversion or 0) * 100:.1f} %"
+        return sales + " " + _("No door counter counted anyone in this period: no conversion rate.")
+    rate = i18n.format_percent(counted.conversion or 0, i18n.current_locale(), 1)
     return (
-        f"{sales} On the {footfall.counted_days} day(s) the door counters counted: "
-        f"{_figure(counted.visitors_in, '')} visitors in, {_figure(counted.sales, '')} store "
-        f"sales, conversion {rate}."
+        sales
+        + " "
+        + ngettext(
+            "On the day the door counters counted: %(visitors)s visitors in, %(sales)s store "
+            "sales, conversion %(rate)s.",
+            "On the %(num)s days the door counters counted: %(visitors)s visitors in, "
+            "%(sales)s store sales, conversion %(rate)s.",
+            footfall.counted_days,
+            visitors=_figure(counted.visitors_in),
+            sales=_figure(counted.sales),
+            rate=rate,
+        )
     )
 
 
@@ -275,10 +309,14 @@ def read_store(period: Period, slugs: Collection[str]) -> StoreData:
             ]
             times = help_.total
             if times.alerts:
-                data.summary["alerts"] = (
-                    f"{_figure(times.alerts, '')} alerts: median {_figure(times.median_s, ' s')} "
-                    f"and 90th percentile {_figure(times.p90_s, ' s')} to acknowledge; "
-                    f"{times.escalated} escalated; {times.not_acknowledged} never acknowledged."
+                data.summary["alerts"] = _(
+                    "%(alerts)s alerts: median %(median)s and 90th percentile %(p90)s to "
+                    "acknowledge; %(escalated)s escalated; %(never)s never acknowledged.",
+                    alerts=_figure(times.alerts),
+                    median=_figure(times.median_s, " s"),
+                    p90=_figure(times.p90_s, " s"),
+                    escalated=_figure(times.escalated),
+                    never=_figure(times.not_acknowledged),
                 )
         if "discrepancies" in slugs:
             shelf = shelves.shelf_vs_system(session, store, *span)
@@ -291,15 +329,23 @@ def read_store(period: Period, slugs: Collection[str]) -> StoreData:
             ]
             still_open = sum(found.status == "open" for found in shelf.found)
             summary = (
-                f"{still_open} open, {len(shelf.found) - still_open} resolved; "
-                f"{sum(shelf.missing_per_day.values())} units missing, "
-                f"{sum(shelf.surplus_per_day.values())} in surplus."
+                _(
+                    "%(open)s open, %(resolved)s resolved; %(missing)s units missing, "
+                    "%(surplus)s in surplus.",
+                    open=_figure(still_open),
+                    resolved=_figure(len(shelf.found) - still_open),
+                    missing=_figure(sum(shelf.missing_per_day.values())),
+                    surplus=_figure(sum(shelf.surplus_per_day.values())),
+                )
                 if shelf.found
                 else ""
             )
             if shelf.open_before:
-                summary += (
-                    f" {shelf.open_before} from before {period.date_from.isoformat()} still open."
+                summary += " " + ngettext(
+                    "%(num)s from before %(day)s still open.",
+                    "%(num)s from before %(day)s still open.",
+                    shelf.open_before,
+                    day=i18n.format_date(period.date_from, i18n.current_locale()),
                 )
             data.summary["discrepancies"] = summary.strip()
         if "devices" in slugs:
@@ -317,9 +363,12 @@ def read_store(period: Period, slugs: Collection[str]) -> StoreData:
             ]
             offline = sum(not device.online for device in devices)
             low = sum(d.battery is not None and d.battery < LOW_BATTERY for d in devices)
-            data.summary["devices"] = (
-                f"{len(devices)} devices: {offline} offline, {low} with a battery below "
-                f"{LOW_BATTERY:.0f} %."
+            data.summary["devices"] = _(
+                "%(devices)s devices: %(offline)s offline, %(low)s with a battery below %(level)s.",
+                devices=_figure(len(devices)),
+                offline=_figure(offline),
+                low=_figure(low),
+                level=i18n.format_percent(LOW_BATTERY / 100, i18n.current_locale(), 0),
             )
     return data
 
@@ -339,11 +388,11 @@ def _footfall_chart(rows: list[dict[str, Any]], labels: list[str]) -> dict[str, 
     return bar_chart(
         labels,
         [
-            dataset("Visitors in", [r["visitors_in"] for r in rows], BLUE),
-            dataset("Store sales", [r["sales"] for r in rows], GREEN),
-            line_dataset("Conversion", _conversion(rows), AMBER, "y1"),
+            dataset(_("Visitors in"), [r["visitors_in"] for r in rows], BLUE),
+            dataset(_("Store sales"), [r["sales"] for r in rows], GREEN),
+            line_dataset(_("Conversion"), _conversion(rows), AMBER, "y1"),
         ],
-        second_axis="Conversion (%)",
+        second_axis=_("Conversion (%)"),
         units={"y1": " %"},
     )
 
@@ -352,14 +401,14 @@ def _footfall_card(card: Card, data: StoreData) -> None:
     days = data.rows["footfall"]
     if not any(r["visitors_in"] or r["sales"] for r in days):
         return
-    config = _day_axis(_footfall_chart(days, [_day_label(r["day"]) for r in days]))
-    add_chart(card, "Per day: visitors in and store sales (bars), conversion (line)", config, 0)
+    config = _day_axis(_footfall_chart(days, [day_label(r["day"]) for r in days]))
+    add_chart(card, _("Per day: visitors in and store sales (bars), conversion (line)"), config, 0)
     hours = data.rows["footfall-hours"]
     busy = [i for i, r in enumerate(hours) if r["visitors_in"] or r["sales"]]
     if busy:  # the hours of the days the door counters counted, first to last busy hour
         shown = hours[busy[0] : busy[-1] + 1]
         config = _footfall_chart(shown, [r["hour"] for r in shown])
-        add_chart(card, "By hour of the day, over the days with door counts", config, 0)
+        add_chart(card, _("By hour of the day, over the days with door counts"), config, 0)
 
 
 def _alerts_card(card: Card, data: StoreData) -> None:
@@ -367,39 +416,41 @@ def _alerts_card(card: Card, data: StoreData) -> None:
     if not any(r["alerts"] for r in days):
         return
     config = bar_chart(
-        [_day_label(r["day"]) for r in days],
+        [day_label(r["day"]) for r in days],
         [
             dataset(
-                "Acknowledged in time",
+                _("Acknowledged in time"),
                 [r["acknowledged"] - r["acknowledged_after_escalation"] for r in days],
                 GREEN,
             ),
             dataset(
-                "Acknowledged after escalation",
+                _("Acknowledged after escalation"),
                 [r["acknowledged_after_escalation"] for r in days],
                 AMBER,
             ),
-            dataset("Never acknowledged", [r["not_acknowledged"] for r in days], RED),
-            line_dataset("Median to acknowledge", [r["median_s"] for r in days], BLUE, "y1"),
-            line_dataset("90th percentile", [r["p90_s"] for r in days], GREY, "y1"),
+            dataset(_("Never acknowledged"), [r["not_acknowledged"] for r in days], RED),
+            line_dataset(_("Median to acknowledge"), [r["median_s"] for r in days], BLUE, "y1"),
+            line_dataset(_("90th percentile"), [r["p90_s"] for r in days], GREY, "y1"),
         ],
         stacked=True,
-        second_axis="Seconds to acknowledge",
+        second_axis=_("Seconds to acknowledge"),
         units={"y1": " s"},
     )
-    add_chart(card, "Alerts per day (bars) and time to acknowledge (lines)", _day_axis(config), 0)
+    add_chart(
+        card, _("Alerts per day (bars) and time to acknowledge (lines)"), _day_axis(config), 0
+    )
     zones = data.rows["alert-zones"]
     config = bar_chart(
         [r["zone"] for r in zones],
         [
-            dataset("Median to acknowledge", [r["median_s"] for r in zones], BLUE),
-            dataset("90th percentile", [r["p90_s"] for r in zones], GREY),
-            line_dataset("Alerts", [r["alerts"] for r in zones], RED, "y1"),
+            dataset(_("Median to acknowledge"), [r["median_s"] for r in zones], BLUE),
+            dataset(_("90th percentile"), [r["p90_s"] for r in zones], GREY),
+            line_dataset(_("Alerts"), [r["alerts"] for r in zones], RED, "y1"),
         ],
-        second_axis="Alerts",
+        second_axis=_("Alerts"),
         units={"y": " s"},
     )
-    add_chart(card, "By zone: time to acknowledge (bars) and alerts (line)", config, len(zones))
+    add_chart(card, _("By zone: time to acknowledge (bars) and alerts (line)"), config, len(zones))
 
 
 def _discrepancies_card(card: Card, data: StoreData) -> None:
@@ -408,18 +459,27 @@ def _discrepancies_card(card: Card, data: StoreData) -> None:
         for index, row in enumerate(card.rows)
         if row["status"] == "open" and row["kind"] == "missing"
     }
+    for index, row in enumerate(card.rows):
+        label = _("Resolve") if row["status"] == "open" else _("Details")
+        card.actions[index] = (
+            label,
+            url_for("dashboard.discrepancy", discrepancy_id=row["id"], next=request.full_path),
+        )
     if not data.rows["discrepancies"]:
         return
     days = data.rows["discrepancies-days"]
     config = bar_chart(
-        [_day_label(r["day"]) for r in days],
+        [day_label(r["day"]) for r in days],
         [
-            dataset("Missing units", [r["missing"] for r in days], RED),
-            dataset("Surplus units", [r["surplus"] for r in days], AMBER),
+            dataset(_("Missing units"), [r["missing"] for r in days], RED),
+            dataset(_("Surplus units"), [r["surplus"] for r in days], AMBER),
         ],
     )
     add_chart(
-        card, "Units missing or in surplus, by the day the window started", _day_axis(config), 0
+        card,
+        _("Units missing or in surplus, by the day the window started"),
+        _day_axis(config),
+        0,
     )
 
 
@@ -457,9 +517,9 @@ def build_store_section(
     keep = table.page_columns or tuple(column.key for column in table.columns)
     card = Card(
         slug=slug,
-        title=main.title,
-        description=main.description,
-        columns=[column for column in table.columns if column.key in keep],
+        title=_(main.title),
+        description=_(main.description),
+        columns=translated([column for column in table.columns if column.key in keep]),
         rows=rows[:PAGE_ROWS],
         total_rows=len(rows),
         note=data.summary.get(slug, ""),
@@ -502,7 +562,11 @@ def store() -> tuple[str, int]:
 def store_csv(slug: str) -> Response | tuple[str, int]:
     table = STORE_TABLES.get(slug)
     if table is None:
-        return error(404, "No such table", f"The In store page has no table called '{slug}'.")
+        return error(
+            404,
+            _("No such table"),
+            _("The In store page has no table called “%(slug)s”.", slug=slug[:80]),
+        )
     today = context.now().astimezone(context.policy().timezone).date()
     if slug == "devices":
         # The devices as they are now, whatever the period: the file is named after today.

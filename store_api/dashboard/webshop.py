@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from store_api import context, db
@@ -24,6 +26,7 @@ from store_api.dashboard.cards import (
     add_chart,
     bar_chart,
     dataset,
+    field_label,
     invalid,
     line_dataset,
     number,
@@ -33,6 +36,8 @@ from store_api.dashboard.cards import (
     read_args,
     short,
     top_rows,
+    translated,
+    value_label,
 )
 from store_api.dashboard.core import bp, error, login_required, page
 from store_api.errors import DomainError
@@ -45,21 +50,21 @@ def _looked_not_bought(card: Card, rows: list[dict[str, Any]]) -> None:
     config = bar_chart(
         [[row.get("sku"), short(row.get("name"), 32)] for row in top],
         [
-            dataset("Product views", [number(r.get("views")) for r in top], BLUE),
+            dataset(_("Product views"), [number(r.get("views")) for r in top], BLUE),
             dataset(
-                "View → purchase",
+                _("View → purchase"),
                 [percent(r.get("purchase_rate")) for r in top],
                 AMBER,
                 xAxisID="x1",
             ),
         ],
         horizontal=True,
-        second_axis="View → purchase (%)",
+        second_axis=_("View → purchase (%)"),
         units={"x1": " %"},
     )
     config["data"]["skus"] = [row.get("sku") for row in top]
     add_chart(
-        card, "Most viewed products and how often a view ends in a purchase", config, len(top)
+        card, _("Most viewed products and how often a view ends in a purchase"), config, len(top)
     )
 
 
@@ -79,19 +84,23 @@ def _viewed_instead(card: Card, rows: list[dict[str, Any]]) -> None:
     colours = [AMBER if r.get("colour_swap") else BLUE for r in top]
     config = bar_chart(
         labels,
-        [dataset("Visits (amber: colour swap)", [number(r.get("visits")) for r in top], colours)],
+        [
+            dataset(
+                _("Visits (amber: colour swap)"), [number(r.get("visits")) for r in top], colours
+            )
+        ],
         horizontal=True,
     )
-    add_chart(card, "Looked longest at … → bought instead", config, len(top))
+    add_chart(card, _("Looked longest at … → bought instead"), config, len(top))
 
 
 FUNNEL_STEPS = (
-    ("visits", "Visits"),
-    ("product_view", "Product view"),
-    ("cart", "Cart"),
-    ("checkout", "Checkout"),
-    ("shipping", "Shipping"),
-    ("purchase", "Purchase"),
+    ("visits", _l("Visits")),
+    ("product_view", _l("Product view")),
+    ("cart", _l("Cart")),
+    ("checkout", _l("Checkout")),
+    ("shipping", _l("Shipping")),
+    ("purchase", _l("Purchase")),
 )
 
 
@@ -100,22 +109,24 @@ def _funnel(card: Card, rows: list[dict[str, Any]], filters: Mapping[str, str]) 
     chosen = next((r for r in rows if (r.get("device"), r.get("source")) == ("all", "all")), None)
     if chosen is None or number(chosen.get("visits")) == 0:
         if filters:
-            card.note = "No visits match these filters in this period."
+            card.note = _("No visits match these filters in this period.")
         return
     values = [number(chosen.get(key)) for key, _label in FUNNEL_STEPS]
     config = bar_chart(
-        [label for _key, label in FUNNEL_STEPS],
-        [dataset("Visits reaching the step", values, [BLUE, BLUE, TEAL, TEAL, AMBER, GREEN])],
+        [str(label) for _key, label in FUNNEL_STEPS],
+        [dataset(_("Visits reaching the step"), values, [BLUE, BLUE, TEAL, TEAL, AMBER, GREEN])],
         horizontal=True,
     )
     config["options"]["plugins"]["legend"] = {"display": False}
-    title = " · ".join(f"{name}: {value}" for name, value in filters.items()) or "All visits"
+    title = " · ".join(
+        f"{field_label(name)} : {value_label(name, value)}" for name, value in filters.items()
+    ) or _("All visits")
     add_chart(card, title, config, len(values))
 
 
 DELIVERY_DIMENSIONS = (
-    ("fee", "By delivery fee shown (€)"),
-    ("distance_to_free", "By distance to free delivery (€)"),
+    ("fee", _l("By delivery fee shown (€)")),
+    ("distance_to_free", _l("By distance to free delivery (€)")),
 )
 
 
@@ -128,17 +139,17 @@ def _delivery_fee(card: Card, rows: list[dict[str, Any]]) -> None:
         if not any(number(r.get("visits")) for r in part):
             continue
         config = bar_chart(
-            [r.get("bucket") for r in part],
+            [value_label("bucket", r.get("bucket")) for r in part],
             [
                 dataset(
-                    "Abandonment rate", [percent(r.get("abandonment_rate")) for r in part], RED
+                    _("Abandonment rate"), [percent(r.get("abandonment_rate")) for r in part], RED
                 ),
-                line_dataset("Visits", [number(r.get("visits")) for r in part], GREY, "y1"),
+                line_dataset(_("Visits"), [number(r.get("visits")) for r in part], GREY, "y1"),
             ],
-            second_axis="Visits",
+            second_axis=_("Visits"),
             units={"y": " %"},
         )
-        add_chart(card, title, config, len(part))
+        add_chart(card, str(title), config, len(part))
 
 
 def _time_to_purchase(card: Card, rows: list[dict[str, Any]]) -> None:
@@ -148,13 +159,15 @@ def _time_to_purchase(card: Card, rows: list[dict[str, Any]]) -> None:
     config = bar_chart(
         [short(r.get("category")) for r in top],
         [
-            dataset("Median minutes", [number(r.get("median_minutes")) for r in top], BLUE),
-            line_dataset("Median pages", [number(r.get("median_pages")) for r in top], AMBER, "y1"),
+            dataset(_("Median minutes"), [number(r.get("median_minutes")) for r in top], BLUE),
+            line_dataset(
+                _("Median pages"), [number(r.get("median_pages")) for r in top], AMBER, "y1"
+            ),
         ],
-        second_axis="Pages",
+        second_axis=_("Pages"),
         units={"y": " min"},
     )
-    add_chart(card, "From the first product view to the purchase", config, len(top))
+    add_chart(card, _("From the first product view to the purchase"), config, len(top))
 
 
 def _sources(card: Card, rows: list[dict[str, Any]]) -> None:
@@ -162,7 +175,7 @@ def _sources(card: Card, rows: list[dict[str, Any]]) -> None:
     if not top:
         return
     labels = [
-        [str(r.get("source") or "direct"), short(" / ".join(
+        [value_label("source", r.get("source") or "direct"), short(" / ".join(
             str(part) for part in (r.get("medium"), r.get("campaign")) if part
         ), 24)]
         for r in top
@@ -170,13 +183,13 @@ def _sources(card: Card, rows: list[dict[str, Any]]) -> None:
     config = bar_chart(
         labels,
         [
-            dataset("Visits", [number(r.get("visits")) for r in top], BLUE),
-            dataset("Revenue", [number(r.get("revenue")) for r in top], GREEN, yAxisID="y1"),
+            dataset(_("Visits"), [number(r.get("visits")) for r in top], BLUE),
+            dataset(_("Revenue"), [number(r.get("revenue")) for r in top], GREEN, yAxisID="y1"),
         ],
-        second_axis="Revenue (€)",
+        second_axis=_("Revenue (€)"),
         units={"y1": " €"},
     )
-    add_chart(card, "Visits and revenue by source / medium / campaign", config, len(top))
+    add_chart(card, _("Visits and revenue by source / medium / campaign"), config, len(top))
 
 
 def _site_search(card: Card, rows: list[dict[str, Any]]) -> None:
@@ -196,13 +209,13 @@ def _site_search(card: Card, rows: list[dict[str, Any]]) -> None:
     config = bar_chart(
         [short(r.get("term"), 30) for r in top],
         [
-            dataset("Searches with results", [total(r) - empty(r) for r in top], BLUE),
-            dataset("Searches with no result", [empty(r) for r in top], RED),
+            dataset(_("Searches with results"), [total(r) - empty(r) for r in top], BLUE),
+            dataset(_("Searches with no result"), [empty(r) for r in top], RED),
         ],
         horizontal=True,
         stacked=True,
     )
-    add_chart(card, "Top search terms (red: nothing found)", config, len(top))
+    add_chart(card, _("Top search terms (red: nothing found)"), config, len(top))
 
 
 def _recommendations(card: Card, rows: list[dict[str, Any]]) -> None:
@@ -212,13 +225,13 @@ def _recommendations(card: Card, rows: list[dict[str, Any]]) -> None:
     config = bar_chart(
         [[r.get("sku"), short(r.get("name"))] for r in top],
         [
-            dataset("Shown", [number(r.get("shown")) for r in top], GREY),
-            dataset("Accepted", [number(r.get("accepted")) for r in top], BLUE),
-            dataset("Sold", [number(r.get("sold")) for r in top], GREEN),
+            dataset(_("Shown"), [number(r.get("shown")) for r in top], GREY),
+            dataset(_("Accepted"), [number(r.get("accepted")) for r in top], BLUE),
+            dataset(_("Sold"), [number(r.get("sold")) for r in top], GREEN),
         ],
         horizontal=True,
     )
-    add_chart(card, "Suggestions shown, accepted and sold, by product", config, len(top))
+    add_chart(card, _("Suggestions shown, accepted and sold, by product"), config, len(top))
 
 
 ChartBuilder = Callable[[Card, list[dict[str, Any]]], None]
@@ -252,9 +265,9 @@ def build_card(report: reports.Report, *, compact: bool = True) -> Card:
         columns = [column for column in columns if column.key in keep]
     card = Card(
         slug=report.slug,
-        title=report.title,
-        description=report.description,
-        columns=columns,
+        title=_(report.title),
+        description=_(report.description),
+        columns=translated(columns),
         rows=rows[: COMPACT_ROWS if compact else PAGE_ROWS],
         total_rows=len(rows),
     )
@@ -281,6 +294,12 @@ def _run(slug: str, period: Period, filters: Mapping[str, str]) -> reports.Repor
 def _choices(funnel: reports.Report, column: str) -> list[str]:
     """Devices or sources seen in the period, for the filter's drop-down list."""
     return sorted({str(row[column]) for row in funnel.rows if row.get(column) not in (None, "all")})
+
+
+def _no_such_report(slug: str) -> tuple[str, int]:
+    return error(
+        404, _("No such report"), _("There is no report called “%(slug)s”.", slug=slug[:80])
+    )
 
 
 @bp.get("")
@@ -310,7 +329,7 @@ def overview() -> tuple[str, int]:
 @login_required
 def report_page(slug: str) -> tuple[str, int]:
     if slug not in reports.REPORTS:
-        return error(404, "No such report", f"There is no report called '{slug}'.")
+        return _no_such_report(slug)
     try:
         period, filters = read_args()
         report = _run(slug, period, filters)
@@ -330,7 +349,7 @@ def report_page(slug: str) -> tuple[str, int]:
 @login_required
 def report_csv(slug: str) -> Response | tuple[str, int]:
     if slug not in reports.REPORTS:
-        return error(404, "No such report", f"There is no report called '{slug}'.")
+        return _no_such_report(slug)
     try:
         period, filters = read_args()
         report = _run(slug, period, filters)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
@@ -42,6 +43,9 @@ class Order(Base):
     customer_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
+    # What the customer pays: the sum of the lines at the prices of the moment (migration 0015
+    # filled older orders from the catalogue price of the day it ran: see price_estimated).
+    total: Mapped[Decimal]
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.position", lazy="selectin"
@@ -61,5 +65,10 @@ class OrderLine(Base):
     # Where the units came from: [{"location", "quantity", "reservation_id"?}], so that a
     # cancellation puts them back exactly where they were taken.
     allocations: Mapped[list[dict[str, Any]]]
+    # The product's price when the order was placed; later price changes do not touch it.
+    unit_price: Mapped[Decimal]
+    line_total: Mapped[Decimal]
+    # True for lines older than migration 0015, priced from the catalogue when it ran.
+    price_estimated: Mapped[bool] = mapped_column(default=False)
 
     order: Mapped[Order] = relationship(back_populates="lines")

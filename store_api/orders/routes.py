@@ -13,9 +13,12 @@ from store_api import context, db
 from store_api.auth import Caller, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.customers import service as customers
+from store_api.errors import DomainError
 from store_api.keys.models import Role
 from store_api.orders import service
 from store_api.orders.schemas import IdempotencyHeaderSchema, OrderCreateSchema, OrderSchema
+from store_api.stock.models import Channel
+from store_api.stock.routes import note_refusal
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Webshop orders.")
 
@@ -59,6 +62,9 @@ class Orders(MethodView):
                     channels=caller.channels,
                     customer_id=data.get("customer_id"),
                 )
+        except DomainError as error:
+            note_refusal(error, kind="order", channel=Channel.WEB)
+            raise
         except IntegrityError:
             # Another request with the same key committed first (PostgreSQL); replay it.
             with db.read(session):

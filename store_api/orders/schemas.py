@@ -54,6 +54,16 @@ class AllocationSchema(Schema):
 class OrderLineSchema(Schema):
     sku = fields.String()
     quantity = fields.Integer()
+    unit_price = fields.String(
+        metadata={"description": "The product's price when the order was placed, e.g. '649.00'."}
+    )
+    line_total = fields.String(metadata={"description": "quantity x unit_price"})
+    price_estimated = fields.Boolean(
+        metadata={
+            "description": "true for orders placed before prices were recorded (migration "
+            "0015): priced from the catalogue of that day."
+        }
+    )
     allocations = fields.List(fields.Nested(AllocationSchema))
 
 
@@ -63,5 +73,7 @@ class OrderSchema(Schema):
     reference = fields.String(allow_none=True)
     created_at = fields.String()
     cancelled_at = fields.String(allow_none=True)
+    total = fields.String(metadata={"description": "Sum of the lines, e.g. '1298.00'."})
+    currency = fields.String(metadata={"description": "Always EUR."})
     lines = fields.List(fields.Nested(OrderLineSchema))
     customer_id = fields.String(allow_none=True)

@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -100,6 +101,7 @@ def place_order(
             Product.id.label("product_id"),
             Product.sku,
             Product.active,
+            Product.price,
         )
         .join(Product, Product.id == StockLevel.product_id)
         .where(Product.sku.in_(skus))
@@ -108,9 +110,12 @@ def place_order(
     ).all()
     by_sku: dict[str, dict[str, Any]] = defaultdict(dict)
     product_of: dict[str, tuple[int, bool]] = {}
+    # The price of the moment is the price of the sale, whatever the catalogue says later.
+    price_of: dict[str, Decimal] = {}
     for row in levels:
         by_sku[row.sku][row.location] = row
         product_of[row.sku] = (row.product_id, row.active)
+        price_of[row.sku] = money(row.price)
     _reject_unknown_or_inactive(session, lines, product_of)
 
     held = _consumable_reservations(session, reservation_ids, lines, product_of, now, channels)
@@ -156,6 +161,8 @@ def place_order(
         res.closed_at = now
         res.updated_at = now
         res.order_id = order_id
+        res.unit_price = price_of[res.sku]
+        res.total = money(price_of[res.sku] * res.quantity)
 
     line_rows = [
         {
@@ -165,9 +172,13 @@ def place_order(
             "sku": line.sku,
             "quantity": line.quantity,
             "allocations": [{k: v for k, v in a.items() if k != "sku"} for a in allocations[i]],
+            "unit_price": price_of[line.sku],
+            "line_total": money(price_of[line.sku] * line.quantity),
+            "price_estimated": False,
         }
         for i, line in enumerate(lines)
     ]
+    total = money(sum((price_of[line.sku] * line.quantity for line in lines), Decimal(0)))
     order = Order(
         id=order_id,
         status=OrderStatus.CONFIRMED,
@@ -179,8 +190,9 @@ def place_order(
         created_by=actor,
         created_at=now,
         customer_id=customer_id,
+        total=total,
         snapshot=_snapshot(
-            order_id, OrderStatus.CONFIRMED, reference, now, None, line_rows, customer_id
+            order_id, OrderStatus.CONFIRMED, reference, now, None, line_rows, total, customer_id
         ),
     )
     session.add(order)
@@ -209,7 +221,14 @@ def place_order(
 def snapshot(order: Order) -> dict[str, Any]:
     """The order as it is now, in the same shape as the stored creation snapshot."""
     lines = [
-        {"sku": ln.sku, "quantity": ln.quantity, "allocations": ln.allocations}
+        {
+            "sku": ln.sku,
+            "quantity": ln.quantity,
+            "allocations": ln.allocations,
+            "unit_price": ln.unit_price,
+            "line_total": ln.line_total,
+            "price_estimated": ln.price_estimated,
+        }
         for ln in order.lines
     ]
     return _snapshot(
@@ -219,6 +238,7 @@ def snapshot(order: Order) -> dict[str, Any]:
         order.created_at,
         order.cancelled_at,
         lines,
+        order.total,
         order.customer_id,
     )
 
@@ -230,11 +250,13 @@ def _snapshot(
     created_at: dt.datetime,
     cancelled_at: dt.datetime | None,
     lines: Sequence[Mapping[str, Any]],
+    total: Decimal,
     customer_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """Plain data, kept on the order so that a replay returns exactly the first response.
 
-    It is also the order events' payload: of the customer, only the id.
+    It is also the order events' payload: of the customer, only the id. Money is a string with
+    two decimals, as products' prices are (``"649.00"``).
     """
     return {
         "id": str(order_id),
@@ -242,12 +264,30 @@ def _snapshot(
         "reference": reference,
         "created_at": created_at.isoformat(),
         "cancelled_at": cancelled_at.isoformat() if cancelled_at else None,
+        "total": f"{total:.2f}",
+        "currency": CURRENCY,
         "lines": [
-            {"sku": ln["sku"], "quantity": ln["quantity"], "allocations": ln["allocations"]}
+            {
+                "sku": ln["sku"],
+                "quantity": ln["quantity"],
+                "unit_price": f"{ln['unit_price']:.2f}",
+                "line_total": f"{ln['line_total']:.2f}",
+                "price_estimated": bool(ln.get("price_estimated", False)),
+                "allocations": ln["allocations"],
+            }
             for ln in lines
         ],
         "customer_id": str(customer_id) if customer_id else None,
     }
+
+
+CURRENCY = "EUR"
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | int) -> Decimal:
+    """Two decimals, as the database keeps money."""
+    return Decimal(value).quantize(CENT)
 
 
 def _reject_duplicate_skus(skus: Sequence[str]) -> None:

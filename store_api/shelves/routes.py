@@ -12,6 +12,7 @@ from store_api import context, db
 from store_api.auth import current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
+from store_api.i18n import current_locale
 from store_api.idempotency import idempotent
 from store_api.keys.models import Role
 from store_api.shelves import service
@@ -30,6 +31,7 @@ from store_api.shelves.schemas import (
     LaneQueryArgsSchema,
     LaneSchema,
     TaskSchema,
+    TextQueryArgsSchema,
 )
 
 blp = Blueprint("lanes", __name__, url_prefix="/api/v1", description="The shelf planogram.")
@@ -132,6 +134,7 @@ def alert_out(alert: HelpAlert, product_name: str | None = None) -> dict[str, An
     return {
         "id": alert.id,
         "status": alert.status,
+        "text": service.alert_text(current_locale(), alert, product_name),
         "zone": alert.zone,
         "shelf": alert.shelf,
         "lane": alert.lane,
@@ -153,6 +156,7 @@ class Alerts(MethodView):
     @alerts_blp.response(200, AlertSchema(many=True))
     def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         """Help alerts, newest first, with their timings (``?status=open|escalated|...``)."""
+        args.pop("lang", None)  # read by the request's locale
         session = db.get_session()
         with db.read(session):
             alerts = service.list_alerts(session, _store(), **args)
@@ -203,15 +207,33 @@ class Devices(MethodView):
             return list(service.list_devices(session, _store()))
 
 
+def task_out(task: service.RefillTask) -> dict[str, Any]:
+    return {
+        "text": task.text(current_locale()),
+        "shelf": task.shelf,
+        "lane": task.lane,
+        "sku": task.sku,
+        "name": task.name,
+        "quantity": task.quantity,
+        "units_on_shelf": task.units_on_shelf,
+        "capacity": task.capacity,
+        "backroom_available": task.backroom_available,
+    }
+
+
 @alerts_blp.route("/tasks")
 class Tasks(MethodView):
     @require(*HELPERS)
+    @alerts_blp.arguments(TextQueryArgsSchema, location="query")
     @alerts_blp.response(200, TaskSchema(many=True))
-    def get(self) -> list[Any]:
-        """What sellers should do now: refill the lanes the scales see empty, from the backroom."""
+    def get(self, _args: dict[str, Any]) -> list[Any]:
+        """What sellers should do now: refill the lanes the scales see empty, from the backroom.
+
+        ``text`` is in the caller's language (``?lang=`` or Accept-Language; French by default).
+        """
         session = db.get_session()
         with db.read(session):
-            return list(service.refill_tasks(session, _store(), context.policy()))
+            return [task_out(t) for t in service.refill_tasks(session, _store(), context.policy())]
 
 
 def discrepancy_out(found: ShelfDiscrepancy) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from store_api.schemas import QueryArgsSchema, StrictSchema, sku_field
+from store_api.schemas import QueryArgsSchema, StrictSchema, lang_field, sku_field
 
 NAME_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 
@@ -53,6 +53,9 @@ class LaneQueryArgsSchema(QueryArgsSchema):
 class AlertSchema(Schema):
     id = fields.Integer()
     status = fields.String(metadata={"description": "open, escalated or acknowledged"})
+    text = fields.String(
+        metadata={"description": "The alert as a sentence, in the caller's language (French)."}
+    )
     zone = fields.String()
     shelf = fields.String()
     lane = fields.String()
@@ -73,6 +76,11 @@ class AlertSchema(Schema):
 class AlertQueryArgsSchema(QueryArgsSchema):
     status = fields.String(validate=validate.OneOf(["open", "escalated", "acknowledged"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    lang = lang_field()
+
+
+class TextQueryArgsSchema(QueryArgsSchema):
+    lang = lang_field()
 
 
 class FootfallQueryArgsSchema(QueryArgsSchema):
@@ -109,7 +117,9 @@ class DeviceSchema(Schema):
 
 class TaskSchema(Schema):
     kind = fields.Constant("refill")
-    text = fields.String()
+    text = fields.String(
+        metadata={"description": "What to do, in the caller's language (?lang=, Accept-Language)."}
+    )
     shelf = fields.String()
     lane = fields.String()
     sku = fields.String()

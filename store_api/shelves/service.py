@@ -22,8 +22,10 @@ from store_api.catalog.models import Product
 from store_api.errors import ErrorCode, Invalid, NotFound
 from store_api.events import service as events
 from store_api.events.service import EventType, NewEvent, emit
+from store_api.i18n import DEFAULT_LOCALE
 from store_api.recommendations import service as recommendations
 from store_api.sensors.models import SensorDevice, SensorEvent
+from store_api.shelves import texts
 from store_api.shelves.models import (
     DiscrepancyFeed,
     HelpAlert,
@@ -248,6 +250,8 @@ class HelpSettings:
     seller_nearby_s: float = 300.0
     recommender_dir: Path | None = None
     accessory_category: str = "Accessoires"
+    # The shop's language: the texts of the notices sent to every tablet.
+    locale: str = DEFAULT_LOCALE
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], instance_path: Path) -> HelpSettings:
@@ -258,6 +262,7 @@ class HelpSettings:
             seller_nearby_s=float(config["HELP_SELLER_NEARBY_SECONDS"]),
             recommender_dir=Path(configured) if configured else instance_path / "recommender",
             accessory_category=str(config.get("RECOMMENDER_ACCESSORY_CATEGORY", "Accessoires")),
+            locale=str(config.get("DEFAULT_LOCALE") or DEFAULT_LOCALE),
         )
 
 
@@ -354,7 +359,15 @@ def raise_help(
         [NewEvent(EventType.HELP_REQUESTED, payload, sku=alert.sku, key=f"help-{alert.id}")],
         now=now,
     )
-    return Notice(zone.store, {"type": EventType.HELP_REQUESTED.value, **payload})
+    product = payload["product"]["name"] if payload.get("product") else None
+    return Notice(
+        zone.store,
+        {
+            "type": EventType.HELP_REQUESTED.value,
+            **payload,
+            "text": alert_text(settings.locale, alert, product),
+        },
+    )
 
 
 def product_context(session: Session, lane: Lane | None, settings: HelpSettings) -> dict[str, Any]:
@@ -474,7 +487,18 @@ def escalate_due(
         ],
         now=now,
     )
-    return [Notice(store, {"type": EventType.HELP_ESCALATED.value, **alert_dict(a)}) for a in due]
+    names = product_names(session, (a.sku for a in due)) if due else {}
+    return [
+        Notice(
+            store,
+            {
+                "type": EventType.HELP_ESCALATED.value,
+                **alert_dict(a),
+                "text": alert_text(settings.locale, a, names.get(a.sku or "")),
+            },
+        )
+        for a in due
+    ]
 
 
 def product_names(session: Session, skus: Iterable[str | None]) -> dict[str, str]:
@@ -484,6 +508,14 @@ def product_names(session: Session, skus: Iterable[str | None]) -> dict[str, str
         return {}
     rows = session.execute(select(Product.sku, Product.name).where(Product.sku.in_(wanted)))
     return {sku: name for sku, name in rows}
+
+
+def alert_text(locale: str, alert: HelpAlert, product_name: str | None) -> str:
+    """The alert as a sentence in ``locale`` (French by default): what a seller or owner reads."""
+    code, params = texts.help_alert(
+        alert.status, alert.shelf, alert.lane, product_name, alert.acknowledged_by
+    )
+    return texts.render(locale, code, params)
 
 
 def list_alerts(
@@ -756,11 +788,9 @@ class RefillTask:
     def quantity(self) -> int:
         return min(self.capacity - self.units_on_shelf, self.backroom_available)
 
-    @property
-    def text(self) -> str:
-        return (
-            f"Refill lane {self.shelf}{self.lane}: {self.quantity} x {self.name} from the backroom"
-        )
+    def text(self, locale: str) -> str:
+        """What a seller reads, in their language (the code and parameters: ``texts.refill``)."""
+        return texts.render(locale, *texts.refill(self))
 
 
 def refill_tasks(session: Session, store: str, policy: StockPolicy) -> list[RefillTask]:
@@ -806,9 +836,15 @@ def refill_tasks(session: Session, store: str, policy: StockPolicy) -> list[Refi
 
 
 def refill_notices(
-    session: Session, store: str, changes: Sequence[LaneChange], policy: StockPolicy
+    session: Session,
+    store: str,
+    changes: Sequence[LaneChange],
+    policy: StockPolicy,
+    locale: str = DEFAULT_LOCALE,
 ) -> list[Notice]:
-    """Lanes these readings emptied while their product waits in the backroom: tell sellers."""
+    """Lanes these readings emptied while their product waits in the backroom: tell sellers
+    (``text`` in the shop's language; ``code`` and the fields for tablets that say it their way).
+    """
     emptied = {
         (c.shelf, c.lane)
         for c in changes
@@ -821,7 +857,7 @@ def refill_notices(
             store,
             {
                 "type": "task.refill",
-                "text": task.text,
+                "text": task.text(locale),
                 "shelf": task.shelf,
                 "lane": task.lane,
                 "sku": task.sku,
@@ -1049,6 +1085,21 @@ def list_discrepancies(
         query = query.where(ShelfDiscrepancy.window_start < date_to)
     order = (ShelfDiscrepancy.window_start.desc(), ShelfDiscrepancy.id.desc())
     return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+def get_discrepancy(session: Session, store: str, discrepancy_id: int) -> ShelfDiscrepancy:
+    found = session.scalars(
+        select(ShelfDiscrepancy).where(
+            ShelfDiscrepancy.store == store, ShelfDiscrepancy.id == discrepancy_id
+        )
+    ).first()
+    if found is None:
+        raise NotFound(
+            ErrorCode.NOT_FOUND,
+            f"No shelf discrepancy {discrepancy_id}.",
+            {"discrepancy_id": discrepancy_id},
+        )
+    return found
 
 
 def resolve_discrepancy(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -144,3 +145,33 @@ class Reservation(Base):
     customer_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL")
     )
+    # Set when the hold is committed (the sale): the product's price then, and quantity x it.
+    # Holds committed before migration 0015 got the catalogue price of that day (estimated).
+    unit_price: Mapped[Decimal | None]
+    total: Mapped[Decimal | None]
+    price_estimated: Mapped[bool] = mapped_column(default=False)
+
+
+class StockRefusal(Base):
+    """A hold or an order line refused for insufficient stock (kept for the owner's month).
+
+    ``other_channel`` is the channel that had the units instead, when there was one (it held
+    them at that moment or sold them in the day before): the last units both channels wanted,
+    which two separate stocks would have sold twice.
+    """
+
+    __tablename__ = "stock_refusals"
+    __table_args__ = (Index("ix_stock_refusals_refused_at", "refused_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    refused_at: Mapped[dt.datetime]
+    # reservation | order
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    sku: Mapped[str] = mapped_column(String(64))
+    requested: Mapped[int]
+    available: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(120))
+    other_channel: Mapped[str | None] = mapped_column(String(16))

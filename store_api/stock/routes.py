@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from flask.views import MethodView
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store_api import context, db
 from store_api.auth import ALL_ROLES, Caller, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.customers import service as customers
-from store_api.errors import ErrorCode, Invalid
+from store_api.errors import DomainError, ErrorCode, Invalid
 from store_api.i18n import current_locale
 from store_api.idempotency import idempotent
 from store_api.keys.models import Role
 from store_api.schemas import ErrorSchema
-from store_api.stock import service
+from store_api.stock import refusals, service
 from store_api.stock.models import Channel, Reservation
 from store_api.stock.schemas import (
     AdjustmentSchema,
@@ -46,6 +48,28 @@ reservations_blp = Blueprint(
 
 RESERVERS = (Role.OWNER, Role.SELLER, Role.WEBSHOP)
 STOCK_KEEPERS = (Role.OWNER, Role.SELLER)
+log = logging.getLogger(__name__)
+
+
+def note_refusal(error: DomainError, *, kind: str, channel: str) -> None:
+    """Keep an insufficient_stock refusal for the owner's month (its own transaction: the
+    request's was rolled back). Never in the way of the answer: a failure is only logged."""
+    found = refusals.shortages(error)
+    if not found:
+        return
+    session = db.get_session()
+    try:
+        with db.write(session):
+            refusals.record(
+                session,
+                found,
+                kind=kind,
+                channel=channel,
+                actor=current_caller().name,
+                now=context.now(),
+            )
+    except SQLAlchemyError:
+        log.exception("could not record a stock refusal")
 
 
 @blp.route("/stock")
@@ -224,26 +248,31 @@ class Reservations(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Hold units now. 409 insufficient_stock says how many are available."""
         caller = current_caller()
+        channel = _channel_for(caller, data.get("channel"))
         session = db.get_session()
-        with db.write(session):
-            if data.get("customer_id") is not None:
-                customers.require_customer(session, data["customer_id"], "customer_id")
-            made = service.reserve(
-                session,
-                sku=data["sku"],
-                quantity=data["quantity"],
-                channel=_channel_for(caller, data.get("channel")),
-                location=data.get("location"),
-                ttl_seconds=data.get("ttl_seconds"),
-                note=data.get("note"),
-                actor=caller.name,
-                now=context.now(),
-                policy=context.policy(),
-                recommendation_id=data.get("recommendation_id"),
-                customer_id=data.get("customer_id"),
-                created_by_key_id=caller.key_id,
-            )
-            return _one(session, made)
+        try:
+            with db.write(session):
+                if data.get("customer_id") is not None:
+                    customers.require_customer(session, data["customer_id"], "customer_id")
+                made = service.reserve(
+                    session,
+                    sku=data["sku"],
+                    quantity=data["quantity"],
+                    channel=channel,
+                    location=data.get("location"),
+                    ttl_seconds=data.get("ttl_seconds"),
+                    note=data.get("note"),
+                    actor=caller.name,
+                    now=context.now(),
+                    policy=context.policy(),
+                    recommendation_id=data.get("recommendation_id"),
+                    customer_id=data.get("customer_id"),
+                    created_by_key_id=caller.key_id,
+                )
+                return _one(session, made)
+        except DomainError as error:
+            note_refusal(error, kind="reservation", channel=channel)
+            raise
 
     @require(*RESERVERS)
     @reservations_blp.arguments(ReservationQueryArgsSchema, location="query")

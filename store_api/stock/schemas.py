@@ -174,6 +174,21 @@ class ReservationSchema(Schema):
     order_id = fields.UUID(allow_none=True)
     recommendation_id = fields.UUID(allow_none=True)
     customer_id = fields.UUID(allow_none=True)
+    unit_price = fields.Decimal(
+        as_string=True,
+        places=2,
+        allow_none=True,
+        metadata={"description": "The product's price when the hold was committed (the sale)."},
+    )
+    total = fields.Decimal(
+        as_string=True, places=2, allow_none=True, metadata={"description": "quantity x unit_price"}
+    )
+    price_estimated = fields.Boolean(
+        metadata={
+            "description": "true for holds committed before prices were recorded (migration "
+            "0015): priced from the catalogue of that day."
+        }
+    )
 
 
 class ReservationCustomerSchema(StrictSchema):

@@ -13,6 +13,7 @@ import functools
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -239,7 +240,17 @@ def reservation_payload(res: Any) -> dict[str, Any]:
         ),
         # Only the id: a customer's name or contact never travels in an event.
         "customer_id": str(res.customer_id) if getattr(res, "customer_id", None) else None,
+        # Set once the hold is committed (the sale): money as strings with two decimals.
+        "unit_price": _money_text(getattr(res, "unit_price", None)),
+        "total": _money_text(getattr(res, "total", None)),
     }
+
+
+CENT = Decimal("0.01")
+
+
+def _money_text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
 
 
 def _product_id_of(sku: str) -> Any:
@@ -624,6 +635,9 @@ def reserve(
         "order_id": None,
         "recommendation_id": recommendation_id,
         "customer_id": customer_id,
+        "unit_price": None,
+        "total": None,
+        "price_estimated": False,
     }
     conn.execute(_INSERT_HOLD, values)
     reservation = Reservation(**values)
@@ -805,11 +819,15 @@ def commit_reservation(
     )
     if level is None:
         raise RuntimeError(f"reserved counter drift for reservation {reservation.id}")
+    price = session.scalar(select(Product.price).where(Product.id == reservation.product_id))
     reservation.status = ReservationStatus.COMMITTED
     reservation.closed_at = now
     reservation.updated_at = now
     reservation.reference = reference
     reservation.order_id = order_id
+    # The sale's price is the catalogue's at this moment; later changes do not touch it.
+    reservation.unit_price = Decimal(price or 0).quantize(CENT)
+    reservation.total = (reservation.unit_price * q).quantize(CENT)
     session.flush()
     record(
         session,

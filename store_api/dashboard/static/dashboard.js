@@ -6,11 +6,15 @@
   if (!window.Chart) return;
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.color = '#334155';
+  // Numbers on axes and in tooltips the way the page's language writes them (1 400,5 in French).
+  var locale = document.documentElement.lang === 'en' ? 'en-GB' : 'fr-FR';
+  var colon = locale === 'fr-FR' ? '\u00a0: ' : ': ';
+  Chart.defaults.locale = locale;
 
   var format = function (value, unit) {
     var n = typeof value === 'number' ? value : Number(value);
     if (isNaN(n)) return String(value);
-    return n.toLocaleString('en-GB', { maximumFractionDigits: 1 }) + (unit || '');
+    return n.toLocaleString(locale, { maximumFractionDigits: 1 }) + (unit || '');
   };
 
   document.querySelectorAll('canvas[data-chart]').forEach(function (canvas) {
@@ -34,7 +38,7 @@
       callbacks: {
         label: function (item) {
           var axis = item.dataset.yAxisID || item.dataset.xAxisID || valueAxis;
-          return item.dataset.label + ': ' + format(item.raw, units[axis]);
+          return item.dataset.label + colon + format(item.raw, units[axis]);
         }
       }
     };

@@ -1,0 +1,1 @@
+"""Sales with their prices: by day, channel and category (``GET /api/v1/sales``)."""
