@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -26,7 +26,15 @@ def _month() -> service.Month:
     session = db.get_session()
     recommended = service.recommendations(session, first, last, now, tz)
     with db.read(session):
-        return service.month(session, first, last, now=now, tz=tz, recommended=recommended)
+        return service.month(
+            session,
+            first,
+            last,
+            now=now,
+            tz=tz,
+            recommended=recommended,
+            comeback_days=int(current_app.config["REMINDER_COMEBACK_DAYS"]),
+        )
 
 
 def _links(month: service.Month) -> dict[str, str]:
@@ -39,6 +47,7 @@ def _links(month: service.Month) -> dict[str, str]:
         "recommendations": url_for("dashboard.report_page", slug="recommendations")
         + "?"
         + urlencode({**days, "group": "day"}),
+        "reminders": url_for("dashboard.reminders") + "?" + urlencode(days) + "#benefit",
         "feeds": url_for("dashboard.suppliers_page"),
     }
 

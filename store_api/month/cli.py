@@ -36,7 +36,15 @@ def month_report(month_: str | None, pdf_path: Path | None, lang: str | None) ->
     try:
         recommended = service.recommendations(session, first, last, now, tz)
         with db.read(session):
-            found = service.month(session, first, last, now=now, tz=tz, recommended=recommended)
+            found = service.month(
+                session,
+                first,
+                last,
+                now=now,
+                tz=tz,
+                recommended=recommended,
+                comeback_days=int(current_app.config["REMINDER_COMEBACK_DAYS"]),
+            )
     finally:
         session.close()
     click.echo(texts.title(found, locale))

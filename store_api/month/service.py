@@ -3,8 +3,8 @@
 Every figure is measured from what was recorded, never declared: sales at the prices of the
 moment (``store_api.sales``), holds from paired tablets, refusals for insufficient stock that
 another channel caused (``stock_refusals``), help alerts and how fast a seller went, the
-in-store recommendations funnel, supplier files applied. Reminders come from the ``reminders``
-branch: until it lands, :func:`reminders` answers ``None`` and the pages say "not available".
+in-store recommendations funnel, supplier files applied, and what reminders brought (the
+reminders' own benefit report, so the month shows what the Relances page shows for its days).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from store_api.analytics import reports
 from store_api.errors import ErrorCode, Invalid
+from store_api.reminders import report as reminder_report
 from store_api.sales import service as sales
 from store_api.shelves.models import HelpAlert
 from store_api.shelves.service import ResponseTimes, response_times
@@ -93,9 +94,16 @@ class Feeds:
 
 @dataclass(frozen=True)
 class Reminders:
-    sent: int
-    sales: int
-    revenue: Decimal
+    """All kinds together, as the reminders' benefit report counts them (its ``total``)."""
+
+    sent: int  # messages sent in the month
+    came_back: int  # of those, followed by a hold, a purchase or an order within comeback_days
+    revenue: Decimal  # those customers' sales in that window, each counted once
+    comeback_days: int
+
+    @property
+    def return_rate(self) -> float:
+        return self.came_back / self.sent if self.sent else 0.0
 
 
 @dataclass
@@ -110,7 +118,7 @@ class Month:
     last_units: LastUnits | None = None
     help: ResponseTimes | None = None
     recommendations: Recommendations | None = None
-    reminders: Reminders | None = None  # None: not available (branch reminders)
+    reminders: Reminders | None = None
     feeds: Feeds | None = None
 
 
@@ -207,9 +215,16 @@ def feeds(session: Session, start: dt.datetime, end: dt.datetime) -> Feeds:
     )
 
 
-def reminders(session: Session, start: dt.datetime, end: dt.datetime) -> Reminders | None:
-    """What reminders brought. The hook for branch ``reminders``: None until it lands."""
-    return None
+def reminders(
+    session: Session, first: dt.date, last: dt.date, tz: Any, comeback_days: int
+) -> Reminders:
+    """What reminders brought: the total of the reminders' benefit report for the same days
+    (``store_api.reminders.report.benefit``, what the Relances page and
+    ``GET /api/v1/reminders/report`` show), never a count of its own."""
+    total = reminder_report.benefit(
+        session, first, last, timezone=tz, comeback_days=comeback_days
+    ).total
+    return Reminders(total.sent, total.came_back, total.revenue, comeback_days)
 
 
 def month(
@@ -220,10 +235,12 @@ def month(
     now: dt.datetime,
     tz: Any,
     recommended: Recommendations,
+    comeback_days: int = 14,
 ) -> Month:
     """Every figure of the month (the caller frames one read transaction). ``recommended``
     comes from :func:`recommendations`, called before, outside any transaction: that report
-    first folds the events collected since the last rollup (``reports.run_report``)."""
+    first folds the events collected since the last rollup (``reports.run_report``).
+    ``comeback_days``: the shop's ``REMINDER_COMEBACK_DAYS``, as the reminders report uses."""
     start, end = sales.local_bounds(first, last, tz)
     lines = sales.sales(session, first, last, tz)
     totals = sales.totals(lines)
@@ -235,6 +252,6 @@ def month(
     result.last_units = last_units(session, start, end)
     result.help = help_alerts(session, start, end)
     result.recommendations = recommended
-    result.reminders = reminders(session, start, end)
+    result.reminders = reminders(session, first, last, tz, comeback_days)
     result.feeds = feeds(session, start, end)
     return result

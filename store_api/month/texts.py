@@ -168,28 +168,33 @@ def sections(month: Month, locale: str) -> list[Section]:
     )
 
     reminders = month.reminders
-    if reminders is None:
-        found.append(
-            Section(
-                "reminders",
-                text(locale, "What the reminders brought"),
-                [Figure(text(locale, "Reminders sent"), text(locale, "not available"))],
-                text(locale, "Shown once the reminders are installed."),
-                available=False,
-            )
+    assert reminders is not None
+    found.append(
+        Section(
+            "reminders",
+            text(locale, "What the reminders brought"),
+            [
+                Figure(text(locale, "Reminders sent"), number(reminders.sent)),
+                Figure(
+                    text(locale, "Customers who came back"),
+                    f"{number(reminders.came_back)} "
+                    f"({_share(reminders.came_back, reminders.sent, locale)})",
+                ),
+                Figure(text(locale, "Revenue"), money(reminders.revenue)),
+            ],
+            plural(
+                locale,
+                "Came back: held, bought or ordered within %(num)s day after a reminder sent "
+                "this month; revenue: their sales in that time, at today's prices, each counted "
+                "once.",
+                "Came back: held, bought or ordered within %(num)s days after a reminder sent "
+                "this month; revenue: their sales in that time, at today's prices, each counted "
+                "once.",
+                reminders.comeback_days,
+                num=number(reminders.comeback_days),
+            ),
         )
-    else:
-        found.append(
-            Section(
-                "reminders",
-                text(locale, "What the reminders brought"),
-                [
-                    Figure(text(locale, "Reminders sent"), number(reminders.sent)),
-                    Figure(text(locale, "Sales after a reminder"), number(reminders.sales)),
-                    Figure(text(locale, "Revenue"), money(reminders.revenue)),
-                ],
-            )
-        )
+    )
 
     feeds = month.feeds
     assert feeds is not None
