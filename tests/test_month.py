@@ -4,23 +4,41 @@ links to the detailed reports, print CSS), the PDF and ``flask month-report``.""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from pypdf import PdfReader
 
-from store_api import db
+from store_api import context, db
 from store_api.keys.models import Role
+from store_api.month import service
+from store_api.reminders import report
 from store_api.shelves.models import HelpAlert
 from tests.conftest import Keys
 from tests.fixtures.clock import FrozenClock
 from tests.fixtures.dashboard import login, plain
+from tests.fixtures.reminders import deliver, new_customer
 from tests.fixtures.sales import commit, hold, order, store_sale
 from tests.fixtures.shop import add_product
+from tests.fixtures.smtp import smtp_server
 
 NOVEMBER = {"month": "2026-11"}
+NOVEMBER_DAYS = "from=2026-11-01&to=2026-11-30"
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """A mail server for the tests that send reminders (``settings`` parametrised "smtp")."""
+    if getattr(request, "param", None) != "smtp":
+        yield {}
+        return
+    with smtp_server() as (_inbox, url):
+        yield {"SMTP_URL": url}
 
 
 def _pair_tablet(client: FlaskClient, keys: Keys) -> str:
@@ -113,7 +131,11 @@ def test_the_month_page_in_french_with_each_figure(november: Flask, client: Flas
     # Help: three alerts this month, two answered (40 s and 3 min 20 s), one nobody took.
     assert "<dt>Alertes</dt>" in text and ">3</a></dd>" in text
     assert "2 min 00 s" in text  # median of 40 s and 200 s
-    assert "non disponible" in text  # reminders: not installed yet
+    # Reminders: none sent this month (their own test below).
+    assert (
+        f'<dt>Relances envoyées</dt><dd><a href="/dashboard/reminders?{NOVEMBER_DAYS}#benefit">'
+        "0</a></dd>" in text
+    )
     assert 'href="/dashboard/sales?from=2026-11-01&to=2026-11-30&by=channel"' in text
     assert (
         'href="/dashboard/reports/recommendations?from=2026-11-01&to=2026-11-30&group=day"' in text
@@ -175,7 +197,7 @@ def test_month_report_command_prints_and_writes_a_pdf(
     printed = result.output.replace("\u202f", " ").replace("\xa0", " ")
     assert "Le mois en un coup d'œil : novembre 2026" in printed
     assert "  Magasin : 2 498,00 € (2 ventes, 2 unités)" in printed
-    assert "  Relances envoyées : non disponible" in printed
+    assert "  Relances envoyées : 0" in printed
     assert out.read_bytes().startswith(b"%PDF-")
     english = runner.invoke(args=["month-report", "--month", "2026-11", "--lang", "en"])
     assert "  Store: €2,498.00 (2 sales, 2 units)" in english.output
@@ -186,3 +208,104 @@ def test_month_report_refuses_a_bad_month(november: Flask, runner: FlaskCliRunne
 
     assert result.exit_code == 2
     assert "--month" in result.output
+
+
+def _reminded(app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock) -> None:
+    """November: two customers get the held-item reminder; two days later Anne comes back and
+    buys a second washing machine (749,00 €), Bruno does not."""
+    add_product(app, "LL-BOS-1", {"backroom": 4}, name="Lave-linge Bosch", price="749.00")
+    anne = new_customer(client, keys)
+    bruno = new_customer(client, keys, name="Bruno Petit", email="bruno.petit@example.fr")
+    for customer in (anne, bruno):
+        held = client.post(
+            "/api/v1/reservations",
+            json={"sku": "LL-BOS-1", "quantity": 1, "customer_id": customer},
+            headers=keys.headers(Role.SELLER),
+        )
+        assert held.status_code == 201, held.get_json()
+    assert deliver(app).sent == 2
+    clock.advance(days=2)
+    again = client.post(
+        "/api/v1/reservations",
+        json={"sku": "LL-BOS-1", "quantity": 1, "customer_id": anne},
+        headers=keys.headers(Role.SELLER),
+    ).get_json()
+    commit(client, keys, again["id"])
+    login(client, keys)
+
+
+def _relances_total(client: FlaskClient, days: str) -> list[str]:
+    """The 'All reminders' row of the Relances page for these days: sent, came back, rate,
+    revenue."""
+    page = plain(client.get(f"/dashboard/reminders?{days}").get_data(as_text=True))
+    row = re.search(r"<th>Toutes les relances</th>(.*?)</tr>", page, re.S)
+    assert row, "the Relances page has no total row"
+    return re.findall(r'<th class="num">([^<]*)</th>', row.group(1))
+
+
+@pytest.mark.parametrize("settings", ["smtp"], indirect=True)
+def test_the_month_shows_what_reminders_brought_as_the_relances_page_does(
+    app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock, runner: FlaskCliRunner,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    _reminded(app, client, keys, clock)
+
+    month = plain(client.get("/dashboard/month", query_string=NOVEMBER).get_data(as_text=True))
+    relances = _relances_total(client, NOVEMBER_DAYS)
+    session = db.new_session(app)
+    with app.app_context(), db.read(session):
+        tz = context.policy().timezone
+        figures = service.reminders(session, dt.date(2026, 11, 1), dt.date(2026, 11, 30), tz, 14)
+        benefit = report.benefit(
+            session, dt.date(2026, 11, 1), dt.date(2026, 11, 30), timezone=tz, comeback_days=14
+        ).total
+    session.close()
+
+    # The Relances page for the same days: 2 sent, 1 came back (50,0 %), 749,00 €.
+    assert relances == ["2", "1", "50,0 %", "749,00 €"]
+    assert (figures.sent, figures.came_back, figures.revenue) == (
+        benefit.sent, benefit.came_back, benefit.revenue,
+    )  # fmt: skip
+    link = f'<a href="/dashboard/reminders?{NOVEMBER_DAYS}#benefit">'
+    section = month[month.index('<section class="card" id="reminders">') :]
+    section = section[: section.index("</section>")]
+    assert "<h2>Ce qu'ont apporté les relances</h2>" in section
+    assert f"<dt>Relances envoyées</dt><dd>{link}{relances[0]}</a></dd>" in section
+    assert f"<dt>Clients revenus</dt><dd>{link}{relances[1]} ({relances[2]})</a></dd>" in section
+    assert f"<dt>Chiffre d'affaires</dt><dd>{link}{relances[3]}</a></dd>" in section
+    assert "dans les 14 jours suivant une relance envoyée ce mois-ci" in section
+    # The link opens the Relances page on the same days, which shows the same total.
+    assert _relances_total(client, NOVEMBER_DAYS) == relances
+
+    # The PDF and the command line say the same; in English too.
+    pdf_path = tmp_path / "month.pdf"
+    pdf_path.write_bytes(client.get("/dashboard/month.pdf", query_string=NOVEMBER).data)
+    words = " ".join(p.extract_text() for p in PdfReader(pdf_path).pages).replace("\xa0", " ")
+    assert "Ce qu'ont apporté les relances" in words
+    assert "Clients revenus 1 (50,0 %)" in words and "749,00 €" in words
+    printed = runner.invoke(args=["month-report", "--month", "2026-11"]).output
+    printed = printed.replace("\u202f", " ").replace("\xa0", " ")
+    assert "  Relances envoyées : 2\n  Clients revenus : 1 (50,0 %)\n" in printed
+    assert "  Chiffre d'affaires : 749,00 €\n" in printed.split("Ce qu'ont apporté les relances")[1]
+    english = plain(
+        client.get("/dashboard/month", query_string={**NOVEMBER, "lang": "en"}).get_data(
+            as_text=True
+        )
+    )
+    assert "What the reminders brought" in english and "Customers who came back" in english
+    assert ">1 (50.0 %)</a>" in english and ">€749.00</a>" in english
+
+
+@pytest.mark.parametrize("settings", ["smtp"], indirect=True)
+def test_reminders_count_in_the_month_they_were_sent(
+    app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock
+) -> None:
+    _reminded(app, client, keys, clock)
+
+    for month, days in (("2026-10", "from=2026-10-01&to=2026-10-31"),
+                        ("2026-12", "from=2026-12-01&to=2026-12-31")):  # fmt: skip
+        text = plain(client.get(f"/dashboard/month?month={month}").get_data(as_text=True))
+        assert _relances_total(client, days) == ["0", "0", "0,0 %", "0,00 €"]
+        assert f'<a href="/dashboard/reminders?{days}#benefit">0</a>' in text
+        assert f'<a href="/dashboard/reminders?{days}#benefit">0 (0,0 %)</a>' in text
+        assert f'<a href="/dashboard/reminders?{days}#benefit">0,00 €</a>' in text

@@ -177,8 +177,9 @@ def sections(month: Month, locale: str) -> list[Section]:
                 Figure(text(locale, "Reminders sent"), number(reminders.sent)),
                 Figure(
                     text(locale, "Customers who came back"),
+                    # The return rate as the Relances page writes it (one decimal).
                     f"{number(reminders.came_back)} "
-                    f"({_share(reminders.came_back, reminders.sent, locale)})",
+                    f"({i18n.format_percent(reminders.return_rate, locale)})",
                 ),
                 Figure(text(locale, "Revenue"), money(reminders.revenue)),
             ],
