@@ -546,7 +546,7 @@ REPORTS: dict[str, ReportSpec] = {
             (
                 Column("dimension", N_("By"), "text"),
                 Column("bucket", N_("Bucket"), "text"),
-                Column("bucket_order", N_("Order"), "integer"),
+                Column("bucket_order", N_("Rank"), "integer"),
                 _VISITS,
                 Column("abandoned", N_("Abandoned"), "integer"),
                 Column("abandonment_rate", N_("Abandonment"), "rate"),
