@@ -288,13 +288,15 @@ def start_gunicorn(
     workers: int = 2,
     threads: int = 4,
     env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> LiveServer:
     """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...).
 
     Rate limits are on with limits no test or bench reaches, their counters next to the log
     (never in the checkout's instance folder, shared by every run).
+    ``port``: the port of a server stopped earlier (a restart, as the clients see it).
     """
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "COMPTOIR_DATABASE_URL": database_url,
