@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, redirect
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from store_api import cli, config, db, errors, i18n, openapi, ratelimit
@@ -17,9 +18,22 @@ from store_api.stock.service import StockPolicy
 from store_api.webhooks.destinations import DestinationPolicy
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in a path is a row id: at most what an INTEGER column holds (2**31 - 1).
+
+    A bigger number is a 404 like any unknown id, not a driver error (SQLite cannot bind it,
+    PostgreSQL refuses it for an INTEGER). The bound is documented as the parameter's maximum.
+    """
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults, the environment, then ``settings``."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(config.load(settings))
     private_dir(app.instance_path)
     if not app.config["DATABASE_URL"]:
