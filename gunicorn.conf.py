@@ -19,7 +19,7 @@ streams; their clients reconnect with Last-Event-ID and lose nothing.
 import os
 from typing import Any
 
-from store_api.config import DEFAULTS
+from store_api.config import DEFAULTS, instance_folder
 
 # Threads always left for ordinary API requests, whatever the streams do.
 API_THREADS = 8
@@ -40,6 +40,12 @@ accesslog = os.environ.get("COMPTOIR_ACCESS_LOG", "-")
 # visitors reach POST /api/v1/collect, and their IP and user agent are never kept anywhere
 # (docs/clickstream.md). Time, method, path, status, size and duration are enough to operate.
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# gunicorn's control socket (`gunicornc -s PATH`) is ~/.gunicorn/gunicorn.ctl by default, one
+# per user: a second instance on the host (the demo next to the shop, tests) would take it
+# over and delete it on exit. One per instance folder instead, or COMPTOIR_CONTROL_SOCKET.
+control_socket = os.environ.get("COMPTOIR_CONTROL_SOCKET") or str(
+    instance_folder() / "gunicorn.ctl"
+)
 # Paths arrive decoded: "%0A" is a newline. Every field is escaped, so no request can write a
 # line of its own into the log.
 logger_class = "store_api.serving.SafeAccessLogger"

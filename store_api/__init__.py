@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,7 +33,13 @@ class RowIdConverter(IntegerConverter):
 
 def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults, the environment, then ``settings``."""
-    app = Flask(__name__, instance_relative_config=True)
+    # COMPTOIR_INSTANCE_PATH moves it (production: /var/lib/comptoir); else Flask's default.
+    given = os.environ.get(config.PREFIX + "INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=str(config.instance_folder()) if given else None,
+    )
     app.url_map.converters["int"] = RowIdConverter
     app.config.update(config.load(settings))
     private_dir(app.instance_path)
@@ -84,6 +91,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 def _register_blueprints(api: Api) -> None:
     from store_api.analytics.routes import blp as analytics_blp
     from store_api.catalog.routes import blp as catalog_blp
+    from store_api.catalog.sheet_routes import blp as sheets_blp
     from store_api.clickstream.routes import blp as clickstream_blp
     from store_api.events.routes import blp as events_blp
     from store_api.events.stream import blp as stream_blp
@@ -94,6 +102,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
+    from store_api.suppliers.routes import blp as suppliers_blp
     from store_api.system.routes import blp as system_blp
     from store_api.tablets.routes import blp as tablets_blp
     from store_api.webhooks.routes import blp as webhooks_blp
@@ -115,5 +124,7 @@ def _register_blueprints(api: Api) -> None:
         clickstream_blp,
         analytics_blp,
         tablets_blp,
+        suppliers_blp,
+        sheets_blp,
     ):
         api.register_blueprint(blueprint)

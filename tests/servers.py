@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -293,8 +293,8 @@ def start_gunicorn(
     """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...).
 
     Rate limits are on with limits no test or bench reaches, their counters next to the log
-    (never in the checkout's instance folder, shared by every run).
-    ``port``: the port of a server stopped earlier (a restart, as the clients see it).
+    (never in the checkout's instance folder, shared by every run). ``port``: the port of a
+    server stopped earlier (a restart, as the clients see it).
     """
     port = port or free_port()
     env = {
@@ -322,6 +322,8 @@ def start_gunicorn(
                 "warning",
                 "--logger-class",
                 "store_api.serving.SafeAccessLogger",
+                # Not ~/.gunicorn/gunicorn.ctl, shared by every gunicorn of the user.
+                "--no-control-socket",
                 "store_api:create_app()",
             ],
             cwd=ROOT,
@@ -387,7 +389,19 @@ def render_nginx_conf(upstream: str, port: int, access_log: Path) -> str:
 
 
 def start_nginx(upstream: str) -> NginxFront:
-    """nginx (Debian's binary) on a free loopback port in front of ``upstream`` (host:port).
+    """nginx (Debian's binary) on a free loopback port in front of ``upstream`` (host:port),
+    with config/nginx/comptoir.conf as shipped."""
+    port = free_port()
+
+    def site(prefix: Path) -> str:
+        return render_nginx_conf(upstream, port, prefix / "access.log")
+
+    return serve_nginx(site, f"http://127.0.0.1:{port}")
+
+
+def serve_nginx(site: Callable[[Path], str], url: str, *, verify: bool | str = True) -> NginxFront:
+    """nginx serving ``site(prefix)`` (a file for the ``http { }`` block), ready once
+    ``url``/healthz answers 200.
 
     Unprivileged: its own prefix with config, pid, logs and temporary files, no system file
     touched. As root (CI), nginx's workers drop to ``nobody``, so the prefix is readable by all.
@@ -399,11 +413,34 @@ def start_nginx(upstream: str) -> NginxFront:
     for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / name).mkdir(mode=0o777)
         (prefix / name).chmod(0o777)
-    port = free_port()
-    (prefix / "comptoir.conf").write_text(render_nginx_conf(upstream, port, prefix / "access.log"))
+    (prefix / "comptoir.conf").write_text(site(prefix))
+    (prefix / "nginx.conf").write_text(nginx_main_conf(prefix))
+    with (prefix / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(NGINX), "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    front = NginxFront(url, process, prefix)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stop_nginx(front, keep=True)
+            raise RuntimeError(f"nginx exited: {(prefix / 'stderr.log').read_text()[-2000:]}")
+        try:
+            if requests.get(front.url + "/healthz", timeout=5, verify=verify).status_code == 200:
+                return front
+        except requests.RequestException:
+            time.sleep(0.1)
+    stop_nginx(front)
+    raise RuntimeError("nginx did not start")
+
+
+def nginx_main_conf(prefix: Path) -> str:
+    """nginx.conf around the site file ``prefix/comptoir.conf``, everything in ``prefix``."""
     user = "user nobody nogroup;" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(
-        f"""{user}
+    return f"""{user}
 worker_processes 1;
 daemon off;
 pid {prefix}/nginx.pid;
@@ -418,27 +455,6 @@ http {{
     include {prefix}/comptoir.conf;
 }}
 """
-    )
-    with (prefix / "stderr.log").open("wb") as stderr:
-        process = subprocess.Popen(
-            [str(NGINX), "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    front = NginxFront(f"http://127.0.0.1:{port}", process, prefix)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stop_nginx(front, keep=True)
-            raise RuntimeError(f"nginx exited: {(prefix / 'stderr.log').read_text()[-2000:]}")
-        try:
-            if requests.get(front.url + "/healthz", timeout=5).status_code == 200:
-                return front
-        except requests.RequestException:
-            time.sleep(0.1)
-    stop_nginx(front)
-    raise RuntimeError("nginx did not start")
 
 
 def stop_nginx(front: NginxFront, *, keep: bool = False) -> None:

@@ -1,7 +1,7 @@
 """hardening: webhook customer-data switch and encrypted secrets, on_hand ceiling, dashboard sessions
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 from collections.abc import Sequence
