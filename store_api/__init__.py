@@ -63,6 +63,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app)
     api.ma_plugin.converter.add_attribute_function(openapi.decimal_properties)
     api.ma_plugin.converter.add_attribute_function(openapi.ecma_patterns)
+    api.ma_plugin.converter.add_attribute_function(openapi.dict_key_choices)
     app.extensions["comptoir_api"] = api
     _register_blueprints(api)
     from store_api.dashboard import bp as dashboard_bp

@@ -73,6 +73,10 @@ EXPLAINED_422: dict[str, dict[str, str]] = {
     "PUT /api/v1/lanes/{shelf}/{lane}": {"sku": _EXISTS},
     "POST /api/v1/webhooks": {"url": _URL},
     "PATCH /api/v1/webhooks/{webhook_id}": {"url": _URL},
+    "POST /api/v1/sheets/{sku}/ready": {
+        "missing": "a sheet is ready when its fields are filled (the data, not the request)",
+        "sku": "the same refusal names the SKU",
+    },
     "GET /api/v1/recommendations/report": {"to": _PERIOD},
     "GET /api/v1/footfall": {"to": _PERIOD},
     "GET /api/v1/analytics/reports/{slug}": {"to": _PERIOD},
