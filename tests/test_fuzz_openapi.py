@@ -45,6 +45,7 @@ MAX_EXAMPLES = 5
 _SEARCH_TEXT = "a stopword-only text ('de', 'à', ...) has nothing to search for"
 _URL = "JSON Schema's uri format is wider than the http(s) URLs a webhook or an image may use"
 _PERIOD = "'to' after 'from' and the longest period are rules between two fields"
+_BLANK = "stripped of whitespace first (Python's idea of it is wider than ECMA's \\s)"
 _EXISTS = "refers to a row that does not exist (422 by the API's convention for bodies)"
 
 EXPLAINED_422: dict[str, dict[str, str]] = {
@@ -52,11 +53,13 @@ EXPLAINED_422: dict[str, dict[str, str]] = {
     "PATCH /api/v1/search/synonyms/{synonym_id}": {"synonyms": _SEARCH_TEXT, "term": _SEARCH_TEXT},
     "GET /api/v1/products": {"gtin": "a GTIN's check digit"},
     "POST /api/v1/products": {
+        "name": _BLANK,
         "gtin": "a GTIN's check digit",
         "image_url": _URL,
         "price": "at most 2 decimal places (EUR cents)",
     },
     "PATCH /api/v1/products/{sku}": {
+        "name": _BLANK,
         "gtin": "a GTIN's check digit",
         "image_url": _URL,
         "price": "at most 2 decimal places (EUR cents)",
