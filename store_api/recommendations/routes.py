@@ -8,17 +8,20 @@ is on the floor first, the webshop what is in the warehouse. Every answer carrie
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app
+from flask import Flask, Response, current_app
 from flask.views import MethodView
+from sqlalchemy import select
 
-from store_api import context, db, periods
+from store_api import context, db, i18n, periods
 from store_api.auth import ALL_ROLES, current_caller, require
 from store_api.blueprint import Blueprint
+from store_api.catalog.models import Product
 from store_api.keys.models import Role
 from store_api.recommendations import feedback, service
 from store_api.recommendations.schemas import (
@@ -32,6 +35,8 @@ from store_api.recommendations.schemas import (
     RecommendationReportSchema,
 )
 from store_api.stock.models import Channel
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint(
     "recommendations", __name__, url_prefix="/api/v1", description="What to suggest alongside."
@@ -60,7 +65,20 @@ def _channel() -> str:
     return current_caller().own_channel or Channel.STORE
 
 
+def _language(args: dict[str, Any] | None = None) -> str:
+    """?lang= (validated on GET), else Accept-Language, else the shop's default (French)."""
+    chosen = i18n.supported((args or {}).get("lang"))
+    return chosen or i18n.request_locale()
+
+
+def _store() -> str | None:
+    """The store whose shelves a seller's answer names ("En stock au rayon B")."""
+    store: str | None = current_app.config.get("STORE_ID")
+    return store
+
+
 def _body(kind: str, skus: list[str], found: service.Recommendations) -> dict[str, Any]:
+    """The answer; reasons are already in the caller's language, codes kept for clients."""
     return {
         # Nothing is stored when serving (the read path stays fast): the id only ties the
         # feedback and the sale that follow to this answer.
@@ -99,6 +117,8 @@ class ProductRecommendations(MethodView):
                 holder=holder(),
                 channel=_channel(),
                 accessory_category=current_app.config["RECOMMENDER_ACCESSORY_CATEGORY"],
+                locale=_language(args),
+                store=_store(),
             )
         return _body(args["kind"], [sku], found)
 
@@ -121,6 +141,8 @@ class ContextRecommendations(MethodView):
                 holder=holder(),
                 channel=_channel(),
                 accessory_category=current_app.config["RECOMMENDER_ACCESSORY_CATEGORY"],
+                locale=_language(),
+                store=_store(),
             )
         return _body(data["kind"], data["skus"], found)
 
@@ -195,3 +217,40 @@ class RecommendationReport(MethodView):
             "rows": [row.as_dict() for row in found.rows],
             "totals": found.totals.as_dict(),
         }
+
+
+def warm_up(app: Flask) -> str | None:
+    """Load the served model and run one suggestion through the whole path (model, stock
+    query, reasons, schema) before a worker takes requests, so its first call is as fast as
+    the others. Returns the version loaded (None: no model yet, best-sellers answer).
+
+    Called by gunicorn's ``post_worker_init`` hook (gunicorn.conf.py) and, when
+    ``RECOMMENDER_PRELOAD`` is on, by ``create_app``. Never fails: a worker without a model
+    still serves the best-sellers.
+    """
+    with app.app_context():
+        served = holder().refresh()
+        session = db.new_session(app)
+        try:
+            with db.read(session):
+                sku = session.scalars(
+                    select(Product.sku).where(Product.active.is_(True)).order_by(Product.sku)
+                ).first()
+                if sku is not None:
+                    for kind in ("complements", "alternatives"):
+                        found = service.recommend_for_product(
+                            session,
+                            sku,
+                            kind=kind,
+                            limit=5,
+                            policy=context.policy(),
+                            holder=holder(),
+                            accessory_category=app.config["RECOMMENDER_ACCESSORY_CATEGORY"],
+                            store=app.config.get("STORE_ID"),
+                        )
+                        RecommendationListSchema().dump(_body(kind, [sku], found))
+        except Exception:  # warming up must never stop a worker from starting
+            log.warning("recommendation warm-up failed", exc_info=True)
+        finally:
+            session.close()
+    return served.version
