@@ -122,7 +122,7 @@ class ComplementRecommender(BaseEstimator):
         confidence: float | None = 0.95,
         allow_substitutes: bool = False,
         price_ratio: float | None = 3.0,
-        overwhelming: float = 0.5,
+        overwhelming: float = 0.7,
         cart_weight: float = 0.5,
         view_weight: float = 0.1,
         kind_threshold: float = 0.5,
@@ -480,8 +480,17 @@ class ComplementRecommender(BaseEstimator):
     def _fit(self, sku: str, source: str, role: str, infos: Mapping[str, ItemInfo]) -> int:
         if role != cat.PRODUCT:
             return self.catalog_.fit_of(sku, source, infos)
-        reverse = self.catalog_.fit_of(source, sku, infos)
-        return cat.DOES_NOT_FIT if reverse == cat.DOES_NOT_FIT else cat.NO_INFO
+        # A product next to an accessory made for its kind of product but not for it (a Bosch
+        # washer next to a Samsung stacking kit); about other products the accessory says
+        # nothing (a carry bag next to the kit).
+        if self.catalog_.fit_of(source, sku, infos) != cat.DOES_NOT_FIT:
+            return cat.NO_INFO
+        accessory = self.catalog_.info(source) or infos.get(source)
+        product = self.catalog_.info(sku) or infos.get(sku)
+        if accessory is None or product is None:
+            return cat.NO_INFO
+        about = cat.targets(accessory, self.catalog_.categories_)
+        return cat.DOES_NOT_FIT if product.category in about else cat.NO_INFO
 
     def _reason(
         self,

@@ -39,7 +39,7 @@ from recommender.session import SessionKNN
 
 
 def parse_time(value: str) -> float:
-    """Unix seconds, or ISO 8601 read as UTC when naive."""
+    """Unix seconds, or ISO 8601 read as UTC when naive (ValueError otherwise)."""
     try:
         return float(value)
     except ValueError:
@@ -47,6 +47,15 @@ def parse_time(value: str) -> float:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
+
+
+def _time(path: Path, row: dict[str, str]) -> float:
+    try:
+        return parse_time(row["timestamp"])
+    except ValueError as error:
+        raise click.UsageError(
+            f"{path}: timestamp {row['timestamp']!r} is neither Unix seconds nor ISO 8601"
+        ) from error
 
 
 def read_rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, str]]:
@@ -65,7 +74,7 @@ def read_baskets(path: Path) -> tuple[list[list[str]], list[float]]:
     """Baskets oldest first, with their times."""
     baskets: dict[str, tuple[float, list[str]]] = {}
     for row in read_rows(path, ("basket_id", "timestamp", "item")):
-        time = parse_time(row["timestamp"])
+        time = _time(path, row)
         start, items = baskets.setdefault(row["basket_id"], (time, []))
         items.append(row["item"])
         if time < start:
@@ -82,7 +91,7 @@ def read_sessions(
     events: dict[str, list[tuple[float, str, str]]] = {}
     for row in read_rows(path, ("session_id", "timestamp", "item", "action")):
         events.setdefault(row["session_id"], []).append(
-            (parse_time(row["timestamp"]), row["item"], row["action"].strip().lower())
+            (_time(path, row), row["item"], row["action"].strip().lower())
         )
     visits = sorted(events.values(), key=lambda rows: min(t for t, _, _ in rows))
     sessions, purchases, carts, starts = [], [], [], []
