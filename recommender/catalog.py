@@ -118,7 +118,7 @@ def kind_heads(info: ItemInfo) -> frozenset[str]:
     brand = set(words(info.brand))
     heads = set()
     type_attribute = info.attributes.get("type") if info.attributes else None
-    for text in (info.name, type_attribute if isinstance(type_attribute, str) else ""):
+    for text in (info.name or info.text, type_attribute if isinstance(type_attribute, str) else ""):
         first = next(
             (w for w in words(text) if len(w) > 1 and w not in STOP_WORDS and w not in brand),
             None,
