@@ -358,11 +358,14 @@ class ComplementRecommender(BaseEstimator):
         exclude: Collection[str] = (),
         allow_substitutes: bool | None = None,
         infos: Mapping[str, ItemInfo] | None = None,
+        one_per_kind: bool = True,
     ) -> list[Suggestion]:
         """The ``k`` best complements of the items already chosen (the context).
 
         ``infos`` describes context items the model was not trained with (products created
         since): their catalogue information finds what fits them and similar products.
+        ``one_per_kind=False`` keeps every candidate (a caller that filters the list further,
+        e.g. by stock, then applies :meth:`one_per_kind` itself).
         """
         context = _Context(self.catalog_, list(dict.fromkeys(items)), dict(infos or {}))
         substitutes = self.allow_substitutes if allow_substitutes is None else allow_substitutes
@@ -388,7 +391,7 @@ class ComplementRecommender(BaseEstimator):
         for _, sku, placed in ranked:
             if len(suggestions) == k:
                 break
-            if not substitutes and self._repeats_a_kind(sku, shown, context):
+            if one_per_kind and not substitutes and self._repeats_a_kind(sku, shown, context):
                 continue  # one HDMI cable is enough: the best of each kind
             shown.append(sku)
             reason, params = self._reason(
@@ -426,6 +429,17 @@ class ComplementRecommender(BaseEstimator):
             for category in cat.targets(info, self.catalog_.categories_)
             for sku in self.meant_for_.get(category, [])
         ]
+
+    def one_per_kind(
+        self, suggestions: Sequence[Suggestion], infos: Mapping[str, ItemInfo] | None = None
+    ) -> list[Suggestion]:
+        """The best suggestion of each kind (one HDMI cable, one stacking kit), in order."""
+        kept: list[Suggestion] = []
+        context = _Context(self.catalog_, [], dict(infos or {}))
+        for suggestion in suggestions:
+            if not self._repeats_a_kind(suggestion.item, [s.item for s in kept], context):
+                kept.append(suggestion)
+        return kept
 
     def _repeats_a_kind(self, sku: str, shown: list[str], context: _Context) -> bool:
         """Same kind as a suggestion already in the list, and not bought with it."""

@@ -119,11 +119,21 @@ class ShopModel:
         k: int = 5,
         exclude: Collection[str] = (),
         infos: Mapping[str, ItemInfo] | None = None,
+        one_per_kind: bool = True,
     ) -> list[Suggestion]:
         """What to sell with ``skus`` (the basket so far): compatible accessories, then
-        consumables, other complements, services; no substitutes. ``infos`` describes products
-        created since the training."""
-        return self.complement_model.recommend(skus, k, exclude, infos=infos)
+        consumables, other complements, services; no substitutes, one product of each kind.
+        ``infos`` describes products created since the training; ``one_per_kind=False``
+        leaves the last rule to the caller (:meth:`one_per_kind`, after its own filters)."""
+        return self.complement_model.recommend(
+            skus, k, exclude, infos=infos, one_per_kind=one_per_kind
+        )
+
+    def one_per_kind(
+        self, suggestions: Sequence[Suggestion], infos: Mapping[str, ItemInfo] | None = None
+    ) -> list[Suggestion]:
+        """Keep the best suggestion of each kind of product, in order."""
+        return self.complement_model.one_per_kind(suggestions, infos)
 
     def knows(self, sku: str) -> bool:
         """The model has a history for this product (else it reasons from the catalogue)."""

@@ -413,7 +413,8 @@ def _model_suggestions(ask: _Ask, k: int, exclude: set[str]) -> list[Suggestion]
     skus = [p.sku for p in ask.products]
     if ask.kind == "complements":
         unknown = {p.sku: item_info(p) for p in ask.products if not model.knows(p.sku)}
-        return model.complements(skus, k, exclude, infos=unknown)
+        # One product of each kind is chosen among those in stock (_serve).
+        return model.complements(skus, k, exclude, infos=unknown, one_per_kind=False)
     if ask.kind == "alternatives":
         found: list[Suggestion] = []
         for sku in skus:
@@ -446,10 +447,13 @@ def _serve(session: Session, ask: _Ask) -> Recommendations:
     services += [c[0] for c in backups if c[2] == "service"]
     sellable.update(_active(session, [sku for sku in services if sku not in sellable]))
 
+    offered = [s for s in best.values() if s.item in sellable]
+    if ask.kind == "complements" and ask.served.model is not None:
+        offered.sort(key=lambda s: (-s.score, not _here(sellable[s.item], here), s.item))
+        unknown = {p.sku: item_info(p) for p in ask.products if not ask.served.model.knows(p.sku)}
+        offered = ask.served.model.one_per_kind(offered, unknown)
     chosen: list[tuple[_Candidate, float, str, dict[str, Any], str]] = [
-        (sellable[s.item], s.score, s.reason, dict(s.params), s.tier)
-        for s in best.values()
-        if s.item in sellable
+        (sellable[s.item], s.score, s.reason, dict(s.params), s.tier) for s in offered
     ]
     # Among equally good suggestions, what can be handed over at once comes first.
     chosen.sort(key=lambda c: (-c[1], not _here(c[0], here), c[0].sku))
