@@ -281,6 +281,7 @@ def start_gunicorn(
     workers: int = 2,
     threads: int = 4,
     env: dict[str, str] | None = None,
+    log_level: str = "warning",
 ) -> LiveServer:
     """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...)."""
     port = free_port()
@@ -300,7 +301,7 @@ def start_gunicorn(
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--log-level",
-                "warning",
+                log_level,
                 "store_api:create_app()",
             ],
             cwd=ROOT,

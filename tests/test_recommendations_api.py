@@ -9,6 +9,7 @@ model is trained with the real CLI command.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,14 @@ from store_api import db
 from store_api.catalog import service as catalog
 from store_api.keys.models import Role
 from store_api.recommendations import service
+from store_api.recommendations.routes import warm_up
 from store_api.shelves.models import Lane
 from store_api.stock import service as stock
 from store_api.stock.models import Channel
 from tests.conftest import Keys
 from tests.fixtures.clock import FrozenClock
 from tests.fixtures.shop import add_product
+from tests.servers import start_gunicorn, stop_gunicorn
 
 WASHER = "LL-BOS-WAN28-BL"
 WASHER_BLACK = "LL-BOS-WAN28-NR"
@@ -550,6 +553,74 @@ def test_without_a_model_best_sellers_answer_with_the_fallback_reason(
     assert {i["reason"] for i in alternatives["items"]} == {FALLBACK.format("Lave-linge")}
     assert alternatives["items"][0]["reason_params"] == {"category": "Lave-linge"}
     assert [i["score"] for i in alternatives["items"]] == [1.0, 0.5]
+
+
+def test_the_model_is_loaded_before_the_first_request_and_never_by_one(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    train(runner)
+    directory = Path(app.instance_path) / "recommender"
+    holder = service.holder_for(directory)
+    holder.forget()  # as if this worker had just started
+
+    assert warm_up(app) == service.current_version(directory)  # gunicorn's post_worker_init
+    loads = holder.loads
+    for _ in range(3):
+        recommend(client, keys, WASHER)
+
+    assert holder.loads == loads  # requests never loaded anything
+
+
+def test_a_retrain_elsewhere_is_loaded_in_the_background_and_swapped_whole(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    train(runner)
+    directory = Path(app.instance_path) / "recommender"
+    holder = service.holder_for(directory)
+    old = service.current_version(directory)
+    assert old is not None
+    # Another process (the nightly `flask recommender train`) publishes a new version.
+    new = "29991231T000000000000-abcdef"
+    shutil.copytree(directory / "versions" / old, directory / "versions" / new)
+    service.publish(directory, new)
+
+    first = recommend(client, keys, WASHER)  # answered at once, by the old model or the new
+    holder.wait(timeout=60)
+    after = recommend(client, keys, WASHER)
+
+    assert first["model_version"] in {old, new}
+    assert after["model_version"] == new
+    assert holder.loaded_by == "recommender-model-load"  # not a request's thread
+
+
+def test_a_gunicorn_worker_loads_the_model_before_it_takes_requests(
+    app: Flask,
+    sales: None,
+    runner: FlaskCliRunner,
+    keys: Keys,
+    migrated: str,
+    tmp_path: Path,
+) -> None:
+    train(runner)
+    directory = Path(app.instance_path) / "recommender"
+    version = service.current_version(directory)
+    log = tmp_path / "gunicorn.log"
+
+    server = start_gunicorn(
+        migrated, log, workers=1, env={"COMPTOIR_RECOMMENDER_DIR": str(directory)}, log_level="info"
+    )
+    try:
+        # The readiness check (/healthz) got an answer: the worker had finished post_worker_init.
+        ready = [
+            line for line in log.read_text().splitlines() if "ready, recommender model" in line
+        ]
+        answer = server.get(product_url(WASHER), keys[Role.SELLER])
+    finally:
+        stop_gunicorn(server)
+
+    assert ready and ready[0].endswith(f"recommender model {version}"), log.read_text()
+    assert answer.status_code == 200
+    assert answer.json()["model_version"] == version
 
 
 def test_a_broken_artifact_is_ignored_and_best_sellers_answer(

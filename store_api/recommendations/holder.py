@@ -123,6 +123,7 @@ class ModelHolder:
         self._started = False
         self._loading: threading.Thread | None = None
         self.loads = 0  # versions loaded by this holder (tests, the bench)
+        self.loaded_by = ""  # the thread that loaded the current snapshot
 
     def get(self) -> Served:
         """The snapshot to serve now; starts a background load when ``current`` moved."""
@@ -181,6 +182,7 @@ class ModelHolder:
             log.warning("recommender model %s not loaded: %s", path, exc)
             return NOTHING_SERVED
         self.loads += 1
+        self.loaded_by = threading.current_thread().name
         log.info("recommender model %s loaded", version)
         return Served(version, model, fallback)
 
