@@ -51,16 +51,21 @@ def test_every_text_in_the_sources_has_a_french_translation(
     assert not untranslated, f"untranslated or fuzzy in {po.relative_to(ROOT)}: {untranslated}"
 
 
+def _key(value: object) -> object:
+    """Plural messages are lists in a .mo and tuples in a .po: compare them as tuples."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 @pytest.mark.parametrize(("catalogue", "sources"), CATALOGUES, ids=lambda v: str(v))
 def test_compiled_catalogues_match_their_sources(catalogue: Path, sources: list[Path]) -> None:
     del sources
     po = SCRIPT.po_path(catalogue, "fr")
     with po.open("rb") as file:
-        source = {m.id: m.string for m in read_po(file, locale="fr") if m.id}
+        source = {_key(m.id): _key(m.string) for m in read_po(file, locale="fr") if m.id}
     mo = po.with_suffix(".mo")
     assert mo.exists(), f"{mo} is missing: {FIX}"
     with mo.open("rb") as file:
-        compiled = {m.id: m.string for m in read_mo(file) if m.id}
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(file) if m.id}
     assert compiled == source, f"{mo.relative_to(ROOT)} is stale: {FIX}"
 
 
