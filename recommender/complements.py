@@ -110,6 +110,11 @@ class ComplementRecommender(BaseEstimator):
         up to this many products of its category whose text is at least this similar.
     max_dense_items : ``ease`` inverts an items x items matrix; with more items than this,
         ``jaccard`` is used instead (memory).
+    variant_share : two products of the same kind are complements, not substitutes, only
+        when the data show them bought together often: significantly, and in at least this
+        share of the baskets of the first (Wilson lower bound). A wholesaler's colours of one
+        lunch bag qualify; two brands of dishwasher tablets bought together now and then do
+        not.
     """
 
     def __init__(
@@ -129,6 +134,7 @@ class ComplementRecommender(BaseEstimator):
         similar_items: int = 3,
         similar_threshold: float = 0.2,
         max_dense_items: int = 12_000,
+        variant_share: float = 0.2,
     ) -> None:
         self.similarity = similarity
         self.l2 = l2
@@ -145,6 +151,7 @@ class ComplementRecommender(BaseEstimator):
         self.similar_items = similar_items
         self.similar_threshold = similar_threshold
         self.max_dense_items = max_dense_items
+        self.variant_share = variant_share
 
     # --- fitting ----------------------------------------------------------------------
 
@@ -269,6 +276,8 @@ class ComplementRecommender(BaseEstimator):
     ) -> dict[str, frozenset[str]]:
         """Same-kind items that are significantly bought together: not substitutes."""
         purchase = pairs.kind == KINDS.index(PURCHASE)
+        if self.confidence is not None:
+            purchase &= pairs.strength >= self.variant_share
         size = max(len(names), 1)
         bought = pairs.rows[purchase] * size + pairs.cols[purchase]
         sources: list[int] = []
@@ -451,11 +460,9 @@ class ComplementRecommender(BaseEstimator):
 
     def _substitute(self, sku: str, context: _Context, candidate: _Candidate) -> bool:
         """Same kind as a context item that the data do not show it bought with."""
-        for source in context.same_kind_sources(sku):
-            if source in candidate.bought_with or sku in self.co_bought_.get(source, ()):
-                continue
-            return True
-        return False
+        return any(
+            sku not in self.co_bought_.get(source, ()) for source in context.same_kind_sources(sku)
+        )
 
     def _place(self, sku: str, context: _Context, candidate: _Candidate) -> _Placed | None:
         """Fit, price sanity, tier, score and reason of one candidate (None: left out)."""
@@ -600,7 +607,7 @@ class _Context:
 class _Candidate:
     """What the data say about one candidate, summed over the context."""
 
-    __slots__ = ("best", "best_source", "borrowed_from", "bought_with", "item", "score", "strength")
+    __slots__ = ("best", "best_source", "borrowed_from", "item", "score", "strength")
 
     def __init__(self, item: str) -> None:
         self.item = item
@@ -608,7 +615,6 @@ class _Candidate:
         self.best: _Neighbour | None = None
         self.best_source: str | None = None
         self.borrowed_from: str | None = None
-        self.bought_with: set[str] = set()
         self.strength = 0.0
 
     def add_data(
@@ -616,8 +622,6 @@ class _Candidate:
     ) -> None:
         self.score += neighbour.score * weight
         if borrowed_from is None:
-            if neighbour.kind == PURCHASE:
-                self.bought_with.add(source)
             self.strength = max(self.strength, neighbour.strength)
         rank = (KINDS.index(neighbour.kind), -neighbour.support)
         if self.best is None or rank < (KINDS.index(self.best.kind), -self.best.support):

@@ -500,9 +500,10 @@ def _with_reasons(
     cited = {str(p["with_sku"]) for _, _, _, p, _ in chosen if p.get("with_sku")}
     if cited - names.keys():
         names.update(
-            session.execute(
+            (sku, name)
+            for sku, name in session.execute(
                 select(Product.sku, Product.name).where(Product.sku.in_(cited - names.keys()))
-            ).tuples()
+            ).all()
         )
     on_shelf = (
         _shelves(session, [c[0].sku for c in chosen], ask.store)
