@@ -16,13 +16,13 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from recommender import catalog as catalogue
@@ -166,7 +166,9 @@ def build_fallback(
     products: Sequence[Product] | None = None,
     ranked: dict[str, list[str]] | None = None,
 ) -> Fallback:
-    """Best-sellers per category and, for ``products`` (default: all), what fits them."""
+    """Best-sellers per category and, for ``products`` (default: all), what fits them: for a
+    product the accessories, consumables and services made for it; for an accessory the
+    others made for the same kind of product."""
     ranked = best_sellers(session) if ranked is None else ranked
     everything = list(session.scalars(select(Product).where(Product.active.is_(True))))
     categories = sorted({p.category for p in everything if p.category})
@@ -175,13 +177,23 @@ def build_fallback(
     extras = [sku for sku, r in roles.items() if r != catalogue.PRODUCT]
     sold = {sku: rank for rows in ranked.values() for rank, sku in enumerate(rows)}
     if products is None:
-        products = [p for p in everything if roles.get(p.sku) == catalogue.PRODUCT]
+        products = everything
     fitting: dict[str, list[list[Any]]] = {}
     for product in products:
         info = infos.get(product.sku) or item_info(product)
+        anchor_role = roles.get(product.sku) or catalogue.role(info, categories)
         found: list[tuple[str, str, int]] = []
         for sku in extras:
-            level = catalogue.fit(infos[sku], product.sku, info, categories)
+            if sku == product.sku:
+                continue
+            if anchor_role == catalogue.PRODUCT:
+                level = catalogue.fit(infos[sku], product.sku, info, categories)
+            elif roles[sku] != catalogue.SERVICE and anchor_role != catalogue.SERVICE:
+                # Next to an accessory: the others for the same kind of product.
+                same = catalogue.co_fit(infos[sku], info, categories)
+                level = catalogue.FIT_TYPE if same else catalogue.DOES_NOT_FIT
+            else:
+                continue
             if level >= catalogue.FIT_TYPE:
                 found.append((sku, _TIER_OF_ROLE[roles[sku]], level))
         found.sort(key=lambda e: (_TIER_RANK[e[1]], -e[2], sold.get(e[0], len(sold)), e[0]))
@@ -283,18 +295,30 @@ class _Candidate:
     category: str
     price: Decimal
     available_at: dict[str, int]
+    shelf: str | None = None
 
     @property
     def available(self) -> int:
         return sum(self.available_at.values())
 
 
-def _sellable(session: Session, skus: Iterable[str], order: Sequence[str]) -> dict[str, _Candidate]:
-    """Active products with units available, with availability per location: one query."""
-    wanted = set(skus)
-    if not wanted:
-        return {}
-    rows = session.execute(
+def _sellable_statement(with_shelf: bool) -> Any:
+    """Built once: the recommendation read path runs it on every call (a statement built per
+    call costs more CPU than the query itself)."""
+    wanted = bindparam("skus", expanding=True)
+    shelf: Any = None
+    if with_shelf:
+        shelf = (
+            select(Lane.sku.label("sku"), func.min(Lane.shelf).label("shelf"))
+            .where(
+                Lane.store == bindparam("store"),
+                Lane.sku.in_(wanted),
+                or_(Lane.units_on_shelf.is_(None), Lane.units_on_shelf > 0),
+            )
+            .group_by(Lane.sku)
+            .subquery()
+        )
+    stmt = (
         select(
             Product.sku,
             Product.name,
@@ -302,54 +326,53 @@ def _sellable(session: Session, skus: Iterable[str], order: Sequence[str]) -> di
             Product.price,
             StockLevel.location,
             StockLevel.on_hand - StockLevel.reserved,
+            shelf.c.shelf if shelf is not None else literal(None),
         )
-        .join(StockLevel, StockLevel.product_id == Product.id)
-        .where(
-            Product.sku.in_(wanted),
-            Product.active.is_(True),
-            StockLevel.on_hand > StockLevel.reserved,
+        .outerjoin(
+            StockLevel,
+            and_(StockLevel.product_id == Product.id, StockLevel.on_hand > StockLevel.reserved),
         )
-    ).all()
+        .where(Product.sku.in_(wanted), Product.active.is_(True))
+    )
+    return stmt.outerjoin(shelf, shelf.c.sku == Product.sku) if shelf is not None else stmt
+
+
+_SELLABLE = _sellable_statement(with_shelf=False)
+_SELLABLE_ON_SHELVES = _sellable_statement(with_shelf=True)
+_PRODUCT = select(Product).where(Product.sku == bindparam("sku"))
+
+
+def _sellable(
+    session: Session,
+    skus: Iterable[str],
+    order: Sequence[str],
+    *,
+    services: Collection[str] = (),
+    store: str | None = None,
+) -> dict[str, _Candidate]:
+    """Active products with units available (``services``: whatever their stock), with
+    availability per location and, with ``store``, the shelf of the store they are on (a
+    lane with units, or not counted by its sensor): one query for everything."""
+    wanted: list[str] = sorted(set(skus))
+    if not wanted:
+        return {}
+    if store is None:
+        rows = session.execute(_SELLABLE, {"skus": wanted})
+    else:
+        rows = session.execute(_SELLABLE_ON_SHELVES, {"skus": wanted, "store": store})
     levels: dict[str, dict[str, int]] = defaultdict(dict)
     products: dict[str, Any] = {}
-    for sku, name, category, price, location, available in rows:
-        products[sku] = (name, category, price)
-        levels[sku][location] = int(available)
+    for sku, name, category, price, location, available, on_shelf in rows:
+        products[sku] = (name, category, price, on_shelf)
+        if location is not None:
+            levels[sku][location] = int(available)
     found = {}
-    for sku, (name, category, price) in products.items():
+    for sku, (name, category, price, on_shelf) in products.items():
+        if not levels[sku] and sku not in services:
+            continue
         at = {loc: levels[sku][loc] for loc in order if loc in levels[sku]}
         at.update((loc, n) for loc, n in sorted(levels[sku].items()) if loc not in order)
-        found[sku] = _Candidate(sku, name, category, price, at)
-    return found
-
-
-def _active(session: Session, skus: Iterable[str]) -> dict[str, _Candidate]:
-    """Active products whatever their stock (services: a warranty has no units)."""
-    wanted = set(skus)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Product.sku, Product.name, Product.category, Product.price).where(
-            Product.sku.in_(wanted), Product.active.is_(True)
-        )
-    ).all()
-    return {sku: _Candidate(sku, name, category, price, {}) for sku, name, category, price in rows}
-
-
-def _shelves(session: Session, skus: Iterable[str], store: str) -> dict[str, str]:
-    """The shelf of the store each product is on, with units on it (first lane by name)."""
-    wanted = set(skus)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Lane.sku, Lane.shelf, Lane.units_on_shelf)
-        .where(Lane.store == store, Lane.sku.in_(wanted))
-        .order_by(Lane.sku, Lane.shelf, Lane.lane)
-    ).all()
-    found: dict[str, str] = {}
-    for sku, shelf, units in rows:
-        if sku not in found and (units is None or units > 0):
-            found[sku] = shelf
+        found[sku] = _Candidate(sku, name, category, price, at, on_shelf)
     return found
 
 
@@ -373,14 +396,12 @@ def _fallback_for(
     accessory_category: str,
 ) -> tuple[str, list[tuple[str, str, str]]]:
     """(the category of best-sellers, candidates), from the trained snapshot; computed live
-    for what it does not know."""
+    when there is no model (a product created since the training is the model's job: it
+    reads the product's catalogue information)."""
     fallback = served.fallback
-    known = fallback is not None and (
-        kind != "complements" or all(p.sku in fallback.fitting for p in products)
-    )
     category = next((p.category for p in reversed(products) if p.category), "")
-    if fallback is None or not known:
-        # No training yet, or a product created since: ask the database (a few ms).
+    if fallback is None:
+        # No training yet: ask the database (a few ms).
         fallback = build_fallback(
             session,
             accessory_category,
@@ -442,10 +463,15 @@ def _serve(session: Session, ask: _Ask) -> Recommendations:
     order = ask.policy.location_order(ask.channel)
     here = order[0] if order else None
     # One query for everything in stock; services (no stock) need only be active.
-    sellable = _sellable(session, [*best, *(c[0] for c in backups)], order)
-    services = [sku for sku, s in best.items() if s.tier == "service"]
-    services += [c[0] for c in backups if c[2] == "service"]
-    sellable.update(_active(session, [sku for sku in services if sku not in sellable]))
+    services = {sku for sku, s in best.items() if s.tier == "service"}
+    services |= {c[0] for c in backups if c[2] == "service"}
+    sellable = _sellable(
+        session,
+        [*best, *(c[0] for c in backups)],
+        order,
+        services=services,
+        store=ask.store if ask.channel == Channel.STORE else None,
+    )
 
     offered = [s for s in best.values() if s.item in sellable]
     if ask.kind == "complements" and ask.served.model is not None:
@@ -505,11 +531,6 @@ def _with_reasons(
                 select(Product.sku, Product.name).where(Product.sku.in_(cited - names.keys()))
             ).all()
         )
-    on_shelf = (
-        _shelves(session, [c[0].sku for c in chosen], ask.store)
-        if ask.store is not None and ask.channel == Channel.STORE
-        else {}
-    )
     found = []
     for candidate, score, code, params, tier in chosen:
         if params.get("with_sku"):
@@ -518,9 +539,8 @@ def _with_reasons(
         if tier and params.get("baskets"):
             extra = {"baskets": params["baskets"]}
             codes.append(("bought_together", extra))
-        shelf = on_shelf.get(candidate.sku)
-        if shelf is not None and _here(candidate, here):
-            codes.append(("on_shelf", {"shelf": shelf}))
+        if candidate.shelf is not None and _here(candidate, here):
+            codes.append(("on_shelf", {"shelf": candidate.shelf}))
         said = [Reason(c, p, wording.render(c, p, ask.locale)) for c, p in codes]
         found.append(
             Recommendation(
@@ -557,7 +577,7 @@ def recommend_for_product(
 ) -> Recommendations:
     """Complements or alternatives of one product, sellable now, best first, with reasons in
     ``locale`` ("fr" or "en"); ``store`` (its id) adds "in stock on shelf X" for sellers."""
-    product = session.scalars(select(Product).where(Product.sku == sku)).one_or_none()
+    product = session.scalars(_PRODUCT, {"sku": sku}).one_or_none()
     if product is None:
         raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, f"No product with SKU {sku}.", {"sku": sku})
     return _serve(
