@@ -305,7 +305,7 @@ class _Candidate:
 def _sellable_statement(with_shelf: bool) -> Any:
     """Built once: the recommendation read path runs it on every call (a statement built per
     call costs more CPU than the query itself)."""
-    wanted = bindparam("skus", expanding=True)
+    wanted: Any = bindparam("skus", expanding=True)
     shelf: Any = None
     if with_shelf:
         shelf = (
