@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from recommender.catalog import fold
+from recommender.catalog import fold, singular
 from store_api import i18n
 
 Phrase = Callable[[str, str], str]
@@ -141,7 +141,7 @@ def appliance(locale: str, category: str, kind: str = "", brand: str = "") -> st
     """ "ce lave-linge Bosch", "cette machine à café", "ce produit" (by type, then category)."""
     for text in (kind, category):
         first = next(iter(fold(text).split()), "")
-        phrase = APPLIANCES.get(first)
+        phrase = APPLIANCES.get(first) or APPLIANCES.get(singular(first))
         if phrase is not None:
             return phrase(locale, brand)
     return _product(locale, brand)
