@@ -85,8 +85,8 @@ BOSCH_WASHER = {"category": "Lave-linge", "brand": "Bosch", "type": ""}
         (
             "similar",
             {"brand": "Bosch", "traits": ["9 kg", "1400 tr/min"]},
-            "Même marque (Bosch), aussi 9 kg, 1400 tr/min",
-            "Same brand (Bosch), also 9 kg, 1400 tr/min",
+            "Même marque (Bosch), mêmes caractéristiques : 9 kg, 1400 tr/min",
+            "Same brand (Bosch) and same 9 kg, 1400 tr/min",
         ),
         ("similar", {"brand": "", "traits": []}, "Même type de produit", "Same kind of product"),
         (

@@ -217,12 +217,12 @@ def render(code: str, params: Mapping[str, Any], locale: str) -> str:
         brand = str(params.get("brand") or "")
         if brand and traits:
             return i18n.text(
-                locale, "Same brand (%(brand)s), also %(traits)s", brand=brand, traits=traits
+                locale, "Same brand (%(brand)s) and same %(traits)s", brand=brand, traits=traits
             )
         if brand:
             return i18n.text(locale, "Same kind of product, same brand (%(brand)s)", brand=brand)
         if traits:
-            return i18n.text(locale, "Same kind of product, also %(traits)s", traits=traits)
+            return i18n.text(locale, "Same kind of product, same %(traits)s", traits=traits)
         return i18n.text(locale, "Same kind of product")
     if code == "viewed_next":
         return i18n.plural(
