@@ -24,14 +24,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import TfidfVectorizer
+from typing import TYPE_CHECKING, Any
 
 from recommender.base import ItemInfo
+
+if TYPE_CHECKING:  # imported where used: store_api reads the rules without loading sklearn
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 SERVICE = "service"
 CONSUMABLE = "consumable"
@@ -230,7 +229,7 @@ def co_fit(first: ItemInfo, second: ItemInfo, categories: Iterable[str] = ()) ->
     return not (brands_a and brands_b) or bool(brands_a & brands_b)
 
 
-class Catalog(BaseEstimator):
+class Catalog:
     """The fitted reading of a catalogue: kinds, roles and same-kind pairs.
 
     Parameters
@@ -243,7 +242,13 @@ class Catalog(BaseEstimator):
     def __init__(self, kind_threshold: float = 0.5) -> None:
         self.kind_threshold = kind_threshold
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"kind_threshold": self.kind_threshold}
+
     def fit(self, items: Mapping[str, ItemInfo]) -> Catalog:
+        import scipy.sparse as sp
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self.items_ = dict(items)
         self.categories_ = sorted({info.category for info in items.values() if info.category})
         self.roles_ = {sku: role(info, self.categories_) for sku, info in items.items()}
@@ -263,6 +268,8 @@ class Catalog(BaseEstimator):
     def _same_kind(
         self, names: list[str], vectors: sp.csr_matrix, items: Mapping[str, ItemInfo]
     ) -> dict[str, frozenset[str]]:
+        import numpy as np
+
         groups: dict[str, list[int]] = {}
         for row, sku in enumerate(names):
             groups.setdefault(items[sku].category, []).append(row)

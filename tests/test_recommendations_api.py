@@ -850,3 +850,9 @@ def test_a_real_shop_gets_no_made_up_sales(app: Flask, shop: None, runner: Flask
     with db.read(session):
         assert service.training_data(session).baskets == []
     session.close()
+
+
+def test_the_fallback_keeps_the_models_price_rule() -> None:
+    from recommender.complements import ComplementRecommender
+
+    assert service.PRICE_RATIO == ComplementRecommender().price_ratio

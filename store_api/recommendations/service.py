@@ -26,7 +26,7 @@ from sqlalchemy import and_, bindparam, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from recommender import catalog as catalogue
-from recommender.base import Suggestion
+from recommender.base import ItemInfo, Suggestion
 from store_api.catalog.models import Product
 from store_api.errors import ErrorCode, Invalid, NotFound
 from store_api.orders.models import Order, OrderLine, OrderStatus
@@ -129,27 +129,36 @@ class Fallback:
     """Best-sellers ready to serve, computed with each training (or live when untrained).
 
     ``by_category``: SKUs of each category, most sold first. ``fitting``: for a product, the
-    accessories, consumables and services whose attributes say they fit it, as ``[sku, tier,
-    fit level]``, in the order a seller brings them up (tier, fit, sales).
+    accessories, consumables and services whose attributes say they fit it (for an accessory,
+    the others for the same kind of product), as ``[sku, tier, fit level, reason code, reason
+    parameters, kinds]``, in the order a seller brings them up (tier, fit, sales), never the
+    same kind as the product nor dearer than 3 times its price (one of each kind is chosen
+    among those in stock).
     """
 
     accessory_category: str
     by_category: dict[str, list[str]]
     fitting: dict[str, list[list[Any]]]
 
-    def candidates(self, kind: str, products: Sequence[Product]) -> list[tuple[str, str, str]]:
-        """(sku, reason code, tier) in order; complements cite the product they fit."""
+    def candidates(
+        self, kind: str, products: Sequence[Product]
+    ) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """(sku, reason code, tier, reason parameters), in the order to offer them."""
         if kind == "complements":
-            seen: dict[str, tuple[str, str]] = {}
-            for entry in sorted(
-                (tuple(e) for p in products for e in self.fitting.get(p.sku, ())),
+            entries = sorted(
+                (e for p in products for e in self.fitting.get(p.sku, ())),
                 key=lambda e: (_TIER_RANK.get(str(e[1]), 9), -int(e[2])),
-            ):
-                seen.setdefault(str(entry[0]), (str(entry[1]), str(entry[1])))
-            return [(sku, code, tier) for sku, (code, tier) in seen.items()]
+            )
+            seen: dict[str, tuple[str, str, dict[str, Any]]] = {}
+            for sku, tier, _level, code, params, kinds in entries:
+                seen.setdefault(str(sku), (str(code), str(tier), {**params, "_kinds": kinds}))
+            return [(sku, code, tier, params) for sku, (code, tier, params) in seen.items()]
         # Alternatives and next: the category of the product seen last.
         category = next((p.category for p in reversed(products) if p.category), "")
-        return [(sku, "best_seller", "") for sku in self.by_category.get(category, ())]
+        return [
+            (sku, "best_seller", "", {"category": category})
+            for sku in self.by_category.get(category, ())
+        ]
 
 
 _TIER_RANK = {"compatible": 0, "consumable": 1, "service": 2}
@@ -158,6 +167,38 @@ _TIER_OF_ROLE = {
     catalogue.CONSUMABLE: "consumable",
     catalogue.SERVICE: "service",
 }
+
+
+# The model's own price rule (ComplementRecommender.price_ratio; a test keeps them equal):
+# nothing dearer than 3 x the product it goes with.
+PRICE_RATIO = 3.0
+
+
+def _substitute_or_too_dear(extra: ItemInfo, anchor: ItemInfo) -> bool:
+    """What the fallback never offers: the same kind of product (two stacking kits), or a
+    big-ticket item next to a cheap one."""
+    same_kind = extra.category == anchor.category and bool(
+        catalogue.kind_heads(extra) & catalogue.kind_heads(anchor)
+    )
+    dearer = (
+        extra.price is not None
+        and anchor.price is not None
+        and extra.price > PRICE_RATIO * anchor.price
+    )
+    return same_kind or dearer
+
+
+def _heads(info: ItemInfo) -> frozenset[str]:
+    return catalogue.kind_heads(info)
+
+
+def _fit_params(product: Product, info: ItemInfo, level: int) -> dict[str, Any]:
+    return {
+        "for_sku": product.sku,
+        "category": product.category,
+        "type": str((product.attributes or {}).get("type") or ""),
+        "brand": info.brand if level >= catalogue.FIT_BRAND else "",
+    }
 
 
 def build_fallback(
@@ -182,22 +223,31 @@ def build_fallback(
     for product in products:
         info = infos.get(product.sku) or item_info(product)
         anchor_role = roles.get(product.sku) or catalogue.role(info, categories)
-        found: list[tuple[str, str, int]] = []
+        found: list[tuple[str, str, int, str, dict[str, Any]]] = []
         for sku in extras:
-            if sku == product.sku:
+            extra = infos[sku]
+            if sku == product.sku or _substitute_or_too_dear(extra, info):
                 continue
             if anchor_role == catalogue.PRODUCT:
-                level = catalogue.fit(infos[sku], product.sku, info, categories)
+                level = catalogue.fit(extra, product.sku, info, categories)
+                code, params = _TIER_OF_ROLE[roles[sku]], _fit_params(product, info, level)
             elif roles[sku] != catalogue.SERVICE and anchor_role != catalogue.SERVICE:
                 # Next to an accessory: the others for the same kind of product.
-                same = catalogue.co_fit(infos[sku], info, categories)
+                shared = set(catalogue.targets(extra, categories))
+                shared &= set(catalogue.targets(info, categories))
+                same = shared and catalogue.co_fit(extra, info, categories)
                 level = catalogue.FIT_TYPE if same else catalogue.DOES_NOT_FIT
+                code = "same_appliance"
+                params = {"for_sku": product.sku, "category": min(shared) if shared else ""}
             else:
                 continue
             if level >= catalogue.FIT_TYPE:
-                found.append((sku, _TIER_OF_ROLE[roles[sku]], level))
+                found.append((sku, _TIER_OF_ROLE[roles[sku]], level, code, params))
         found.sort(key=lambda e: (_TIER_RANK[e[1]], -e[2], sold.get(e[0], len(sold)), e[0]))
-        fitting[product.sku] = [list(entry) for entry in found]
+        fitting[product.sku] = [
+            [*entry, sorted(f"{infos[entry[0]].category}|{h}" for h in _heads(infos[entry[0]]))]
+            for entry in found
+        ]
     return Fallback(accessory_category, ranked, fitting)
 
 
@@ -394,8 +444,8 @@ def _fallback_for(
     kind: str,
     products: Sequence[Product],
     accessory_category: str,
-) -> tuple[str, list[tuple[str, str, str]]]:
-    """(the category of best-sellers, candidates), from the trained snapshot; computed live
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Candidates (sku, reason code, tier, parameters) from the trained snapshot; computed live
     when there is no model (a product created since the training is the model's job: it
     reads the product's catalogue information)."""
     fallback = served.fallback
@@ -408,7 +458,7 @@ def _fallback_for(
             products,
             best_sellers(session, None if kind == "complements" else category),
         )
-    return category, fallback.candidates(kind, products)
+    return fallback.candidates(kind, products)
 
 
 @dataclass
@@ -452,11 +502,16 @@ def _serve(session: Session, ask: _Ask) -> Recommendations:
     for s in _model_suggestions(ask, k, exclude):
         if s.item not in exclude and (s.item not in best or s.score > best[s.item].score):
             best[s.item] = s
-    # The model may know too little (new product, few sales): the fallback fills in.
-    category, fallback = _fallback_for(
-        session, ask.served, ask.kind, ask.products, ask.accessory_category
-    )
-    backups = [c for c in fallback if c[0] not in exclude and c[0] not in best][: k + ask.limit]
+    # The model may know too little (new product, few sales): best-sellers fill in. Not for
+    # complements when a model answers: it read the catalogue already, and left out what it
+    # left out (substitutes, a second product of a kind) on purpose.
+    backups: list[tuple[str, str, str, dict[str, Any]]] = []
+    if ask.kind != "complements" or ask.served.model is None:
+        fallback = _fallback_for(
+            session, ask.served, ask.kind, ask.products, ask.accessory_category
+        )
+        backups = [c for c in fallback if c[0] not in exclude and c[0] not in best]
+        backups = backups[: k + ask.limit]
     if ask.tiers is not None:
         best = {sku: s for sku, s in best.items() if s.tier in ask.tiers}
         backups = [c for c in backups if c[2] in ask.tiers]
@@ -488,12 +543,16 @@ def _serve(session: Session, ask: _Ask) -> Recommendations:
     # halve down the list, so scores always decrease.
     floor = min((c[1] for c in chosen), default=1.0)
     first = 1 if chosen else 0
-    in_stock = [c for c in backups if c[0] in sellable][: ask.limit - len(chosen)]
-    for rank, (sku, code, tier) in enumerate(in_stock, start=first):
-        params: dict[str, Any] = {"category": category} if code == "best_seller" else {}
-        if tier:
-            fitted = next((p for p in ask.products if p.sku != sku), ask.products[0])
-            params = _fit_params(fitted)
+    in_stock = []
+    kinds: set[str] = set()
+    for sku, code, tier, params in backups:
+        own = set(params.pop("_kinds", ()))
+        if sku in sellable and not own & kinds:  # one of each kind, among what is in stock
+            in_stock.append((sku, code, tier, params))
+            kinds |= own
+    for rank, (sku, code, tier, params) in enumerate(
+        in_stock[: ask.limit - len(chosen)], start=first
+    ):
         chosen.append((sellable[sku], floor / 2**rank, code, params, tier))
     return Recommendations(
         items=_with_reasons(session, chosen, ask, here),
@@ -503,16 +562,6 @@ def _serve(session: Session, ask: _Ask) -> Recommendations:
 
 def _here(candidate: _Candidate, here: str | None) -> bool:
     return here is not None and candidate.available_at.get(here, 0) > 0
-
-
-def _fit_params(product: Product) -> dict[str, Any]:
-    attributes = product.attributes or {}
-    return {
-        "for_sku": product.sku,
-        "category": product.category,
-        "type": str(attributes.get("type") or ""),
-        "brand": "",
-    }
 
 
 def _with_reasons(
