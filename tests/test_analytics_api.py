@@ -205,6 +205,8 @@ def test_csv_money_and_booleans(
         ("sort=views", "sort"),
         ("device=", "device"),
         ("group=day", "group"),  # recommendations only
+        ("evidence=all", "evidence"),  # viewed-instead only
+        ("evidence=some", "evidence"),
     ],
 )
 def test_bad_parameters_are_422_naming_the_field(
