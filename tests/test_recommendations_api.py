@@ -855,4 +855,4 @@ def test_a_real_shop_gets_no_made_up_sales(app: Flask, shop: None, runner: Flask
 def test_the_fallback_keeps_the_models_price_rule() -> None:
     from recommender.complements import ComplementRecommender
 
-    assert service.PRICE_RATIO == ComplementRecommender().price_ratio
+    assert ComplementRecommender().price_ratio == service.PRICE_RATIO

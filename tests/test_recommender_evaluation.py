@@ -528,19 +528,19 @@ def test_session_knn_matches_sessionrec_vsknn_on_its_own_predictions() -> None:
 
 
 def test_the_served_complements_beat_the_best_baseline_on_a_month_not_tuned_on() -> None:
-    """The headline claim of docs/evaluation.md, on a seeded sample of the UCI test month
-    (the full run: ``python -m recommender evaluate uci``)."""
+    """The headline claim of docs/evaluation.md, on the UCI test month's 2,645 cases (the
+    full run, with every baseline and interval: ``python -m recommender evaluate uci``)."""
     from recommender.evaluation.uci import served_complements, uci_data
 
     if os.environ.get("COMPTOIR_TEST_DB") == "postgresql":
-        pytest.skip("no database here: run once, in the SQLite pass (90 s on 2 cores)")
+        pytest.skip("no database here: run once, in the SQLite pass (about 2 min on 2 cores)")
     try:
         data = uci_data(DEFAULT_DATASETS)
     except FileNotFoundError:
         pytest.skip(f"shared UCI data not found under {DEFAULT_DATASETS}")
     split = split_by_time(data, test_days=30)
     known = {item for basket in split.train.baskets for item in basket}
-    cases = hide_one_item(split.test_baskets, known, seed=0, limit=1000)
+    cases = hide_one_item(split.test_baskets, known, seed=0)
     contexts, targets = [c.context for c in cases], [c.target for c in cases]
     served = served_complements().fit(split.train.baskets, split.train.basket_times, data.items)
     sar = SARJaccard().fit(split.train.baskets)
@@ -549,5 +549,5 @@ def test_the_served_complements_beat_the_best_baseline_on_a_month_not_tuned_on()
     best = evaluate_model("sar-jaccard", sar, contexts, targets, len(known))
     ci = paired_bootstrap(ours.hr10, best.hr10, seed=0)
 
-    assert ci.ratio >= 1.2
+    assert ci.ratio >= 1.2  # 1.261 when measured (docs/evaluation.md)
     assert ci.ratio_low > 1.0

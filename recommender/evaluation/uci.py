@@ -201,4 +201,11 @@ def run_uci(
 
 
 def _label(params: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in params.items())
+    """``ease l2=20 hl=180 top10``: short enough for the table's first column."""
+    words = [str(params.get("similarity", ""))]
+    if "l2" in params:
+        words.append(f"l2={params['l2']:g}")
+    half_life = params.get("half_life_days")
+    words.append("no decay" if half_life is None else f"hl={half_life:g}")
+    words.append(f"top{params.get('top_n')}")
+    return " ".join(words)
