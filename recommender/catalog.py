@@ -341,6 +341,17 @@ class Catalog:
         product: str,
         infos: Mapping[str, ItemInfo] | None = None,
     ) -> int:
+        known = accessory in self.items_ and product in self.items_
+        if known:
+            # Remembered per pair: serving asks the same pairs again and again.
+            cache: dict[tuple[str, str], int] = self.__dict__.setdefault("_fits", {})
+            level = cache.get((accessory, product))
+            if level is None:
+                level = cache[(accessory, product)] = self._fit_of(accessory, product, infos)
+            return level
+        return self._fit_of(accessory, product, infos)
+
+    def _fit_of(self, accessory: str, product: str, infos: Mapping[str, ItemInfo] | None) -> int:
         a = self.items_.get(accessory) or (infos or {}).get(accessory)
         p = self.items_.get(product) or (infos or {}).get(product)
         if a is None or p is None:

@@ -556,7 +556,12 @@ def test_without_a_model_best_sellers_answer_with_the_fallback_reason(
 
 
 def test_the_model_is_loaded_before_the_first_request_and_never_by_one(
-    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+    app: Flask,
+    sales: None,
+    runner: FlaskCliRunner,
+    client: FlaskClient,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     train(runner)
     directory = Path(app.instance_path) / "recommender"
@@ -564,6 +569,7 @@ def test_the_model_is_loaded_before_the_first_request_and_never_by_one(
     holder.forget()  # as if this worker had just started
 
     assert warm_up(app) == service.current_version(directory)  # gunicorn's post_worker_init
+    assert "warm-up failed" not in caplog.text  # every warm-up call went through
     loads = holder.loads
     for _ in range(3):
         recommend(client, keys, WASHER)

@@ -14,14 +14,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g
 from flask.views import MethodView
 from sqlalchemy import select
 
 from store_api import context, db, i18n, periods
-from store_api.auth import ALL_ROLES, current_caller, require
+from store_api.auth import ALL_ROLES, Caller, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.catalog.models import Product
+from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from store_api.recommendations import feedback, service
 from store_api.recommendations.schemas import (
@@ -233,24 +234,37 @@ def warm_up(app: Flask) -> str | None:
         session = db.new_session(app)
         try:
             with db.read(session):
-                sku = session.scalars(
-                    select(Product.sku).where(Product.active.is_(True)).order_by(Product.sku)
-                ).first()
-                if sku is not None:
-                    for kind in ("complements", "alternatives"):
-                        found = service.recommend_for_product(
-                            session,
-                            sku,
-                            kind=kind,
-                            limit=5,
-                            policy=context.policy(),
-                            holder=holder(),
-                            accessory_category=app.config["RECOMMENDER_ACCESSORY_CATEGORY"],
-                            store=app.config.get("STORE_ID"),
-                        )
-                        RecommendationListSchema().dump(_body(kind, [sku], found))
-        except Exception:  # warming up must never stop a worker from starting
-            log.warning("recommendation warm-up failed", exc_info=True)
+                skus = list(
+                    session.scalars(
+                        select(Product.sku).where(Product.active.is_(True)).order_by(Product.sku)
+                    )
+                )
+                # The API key lookup's statement, compiled once here too.
+                keys_service.authenticate(session, "warm-up: not a key")
         finally:
             session.close()
+        if skus:
+            try:
+                _warm_requests(app, skus)
+            except Exception:  # warming up must never stop a worker from starting
+                log.warning("recommendation warm-up failed", exc_info=True)
     return served.version
+
+
+def _warm_requests(app: Flask, skus: list[str]) -> None:
+    """The recommendation views as a seller calls them (arguments, service, reasons in both
+    languages, schema, JSON), without a key: the caller is set the way ``require`` sets it.
+    One request through the whole WSGI stack (URL map, error handler) without a key too."""
+    seller = Caller(key_id=0, name="warm-up", role=Role.SELLER)
+    product_view = ProductRecommendations.get.__wrapped__
+    for sku, query in ((skus[0], "limit=5"), (skus[-1], "kind=alternatives&lang=en")):
+        with app.test_request_context(f"/api/v1/products/{sku}/recommendations?{query}"):
+            g.caller = seller
+            product_view(ProductRecommendations(), sku=sku)  # a Response: serialised already
+    basket_view = ContextRecommendations.post.__wrapped__
+    with app.test_request_context(
+        "/api/v1/recommendations", method="POST", json={"skus": skus[:3], "limit": 5}
+    ):
+        g.caller = seller
+        basket_view(ContextRecommendations())
+    app.test_client().get(f"/api/v1/products/{skus[0]}/recommendations")  # 401: no key

@@ -390,6 +390,7 @@ def _sellable_statement(with_shelf: bool) -> Any:
 _SELLABLE = _sellable_statement(with_shelf=False)
 _SELLABLE_ON_SHELVES = _sellable_statement(with_shelf=True)
 _PRODUCT = select(Product).where(Product.sku == bindparam("sku"))
+_PRODUCTS = select(Product).where(Product.sku.in_(bindparam("skus", expanding=True)))
 
 
 def _sellable(
@@ -427,7 +428,7 @@ def _sellable(
 
 
 def _known_products(session: Session, skus: Sequence[str], field_name: str) -> list[Product]:
-    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    products = {p.sku: p for p in session.scalars(_PRODUCTS, {"skus": list(skus)})}
     unknown = [sku for sku in skus if sku not in products]
     if unknown:
         raise Invalid(
