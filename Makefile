@@ -64,7 +64,7 @@ format: $(STAMP) ## Format the code with ruff
 
 .PHONY: bench
 bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements, SQLite and PostgreSQL
-	scripts/ensure-system-packages.sh postgresql mosquitto
+	scripts/ensure-system-packages.sh postgresql mosquitto chromium npm
 	$(BIN)/python -m bench.stock_http
 	$(BIN)/python -m bench.events_latency
 	$(BIN)/python -m bench.outbox
@@ -72,6 +72,8 @@ bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements
 	$(BIN)/python -m bench.mqtt_ingest --backend sqlite
 	$(BIN)/python -m bench.mqtt_ingest --backend postgresql
 	$(BIN)/python -m bench.analytics
+	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.tablet_app
 
 .PHONY: openapi
 openapi: $(STAMP) ## Write the OpenAPI document to openapi.json

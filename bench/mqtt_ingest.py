@@ -87,16 +87,17 @@ def sustained(url: str, broker: Broker, workdir: Path, total: int, run: int = 0)
             return int(conn.scalar(query) or 0)
 
     # Register both persistent sessions, then go offline: the broker queues for both.
-    bare_id = f"bench-bare-{run}"
+    # The broker names a session after its login: the second connection needs the same one.
+    bare_user = broker.watcher()
     bare = Subscriber(
         broker,
         topic,
-        client_id=bare_id,
         clean_start=False,
         keep=False,
         receive_maximum=receive_maximum,
+        user=bare_user,
     )
-    time.sleep(0.3)
+    bare.wait_subscribed()
     bare.close()
     bridge = start_bridge_online(url, broker, workdir / "bridge-sustained.log", store)
     terminate(bridge)
@@ -114,10 +115,10 @@ def sustained(url: str, broker: Broker, workdir: Path, total: int, run: int = 0)
     bare = Subscriber(
         broker,
         topic,
-        client_id=bare_id,
         clean_start=False,
         keep=False,
         receive_maximum=receive_maximum,
+        user=bare_user,
     )
     # (time, received) every 10 ms.
     bare_samples: list[tuple[float, int, float]] = []

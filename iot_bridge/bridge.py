@@ -68,6 +68,8 @@ class Bridge:
             timer_seconds=settings.timer_seconds,
             auto_register=settings.auto_register,
             ignore_devices=frozenset({self.device_id}),
+            retry_seconds=settings.db_retry_seconds,
+            sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -89,6 +91,12 @@ class Bridge:
         self.failed = False
         self.writer.on_failure = self._writer_failed
 
+    @property
+    def exit_code(self) -> int:
+        """0 after a stop, the writer's code when it stopped the bridge (75: the database
+        stayed unavailable, 1: the writer process died)."""
+        return self.writer.exit_code if self.failed else 0
+
     def connect_properties(self) -> Properties:
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self.settings.session_expiry_seconds
@@ -104,7 +112,7 @@ class Bridge:
             pass
         if self.failed or self._stopping:
             self.writer.stop()
-            self.writer.join(timeout=15)
+            self.writer.join()  # bounded: the writer stops its process within seconds
             return
         self.client.connect_async(
             self.settings.host,
@@ -131,7 +139,7 @@ class Bridge:
             self._done.set()  # no DISCONNECT to wait for
 
     def _writer_failed(self) -> None:
-        self.failed = True
+        self.failed = self.writer.exit_code != 0
         self._stopping = True
         self.client.disconnect()
         if not self.client.is_connected():
@@ -173,9 +181,13 @@ class Bridge:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
+            try:
+                topic = message.topic
+            except UnicodeDecodeError:  # Mosquitto checks topics are UTF-8; never trust it alone
+                topic = bytes(getattr(message, "_topic", b"")).decode(errors="replace")
             self.writer.put(
                 Pending(
-                    message.topic,
+                    topic,
                     bytes(message.payload),
                     time.time(),
                     message.mid,

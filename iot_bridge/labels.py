@@ -5,10 +5,15 @@ recomputes the states of the labels those events touch, and publishes a state (r
 QoS 1) on ``comptoir/v1/{store}/label/{label}/state`` only when it changed, after the
 transaction that stored it committed. After every (re)connect it republishes every state, so a
 broker that lost its retained messages is repaired.
+
+It logs in as its own broker user (``COMPTOIR_MQTT_LABELS_URL``, default
+``mqtt://labels:labels-demo@127.0.0.1:1883``), not the bridge's: the broker binds client ids
+to users, so two processes with one login would keep taking each other's connection.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import signal
@@ -49,8 +54,10 @@ class LabelPublisher:
         settings: bridge_settings.Settings,
         help_settings: shelves.HelpSettings,
         poll_seconds: float = 1.0,
+        login: bridge_settings.Login | None = None,
     ) -> None:
         self.settings = settings
+        self.login = login or bridge_settings.labels_login()
         self.help_settings = help_settings
         self.poll_seconds = poll_seconds
         self.store = settings.store_id
@@ -60,11 +67,11 @@ class LabelPublisher:
         self.resend_all = threading.Event()
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"{settings.client_id}-labels",
+            client_id=f"comptoir-labels-{settings.store_id}",
             protocol=mqtt.MQTTv5,
         )
-        if settings.username:
-            client.username_pw_set(settings.username, settings.password)
+        if self.login.username:
+            client.username_pw_set(self.login.username, self.login.password)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
@@ -98,7 +105,7 @@ class LabelPublisher:
             session.close()
 
     def run(self) -> None:
-        self.client.connect_async(self.settings.host, self.settings.port, keepalive=30)
+        self.client.connect_async(self.login.host, self.login.port, keepalive=30)
         self.client.loop_start()
         try:
             while not self.stopping.is_set():
@@ -113,16 +120,34 @@ class LabelPublisher:
             self.engine.dispose()
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="python -m iot_bridge.labels",
+        description="Keep the shelf labels' retained states up to date (docs/iot.md, "
+        '"Shelf labels"): follow the outbox, publish a label\'s state when it changes.',
+        epilog="environment: COMPTOIR_DATABASE_URL, COMPTOIR_STORE_ID, COMPTOIR_MQTT_LABELS_URL "
+        "(its own login, default mqtt://labels:labels-demo@127.0.0.1:1883), "
+        "COMPTOIR_LABEL_POLL_SECONDS (1)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser()
+    cli.parse_args(argv)  # --help and unknown arguments exit here, before anything connects
+    try:
+        settings = bridge_settings.load()
+        login = bridge_settings.labels_login()
+    except ValueError as exc:
+        cli.error(str(exc))
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = bridge_settings.load()
     app_config = config.load()
     publisher = LabelPublisher(
         settings,
         shelves.HelpSettings.from_config(app_config, Path(bridge_settings.ROOT / "instance")),
         poll_seconds=float(app_config["LABEL_POLL_SECONDS"]),
+        login=login,
     )
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -130,7 +155,13 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("shelf labels of store %s on %s:%d", settings.store_id, settings.host, settings.port)
+    log.info(
+        "shelf labels of store %s on %s:%d as %s",
+        settings.store_id,
+        login.host,
+        login.port,
+        login.username,
+    )
     publisher.run()
     return 0
 

@@ -26,35 +26,86 @@ from marshmallow import Schema, ValidationError, fields, validate
 from iot_bridge import topics
 
 VERSION = 1
-_NAME = validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$")
+_NAME = validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}\Z")  # \Z: "$" lets a final newline in
+# A sensor payload is a few hundred bytes; anything this large is refused before decoding.
+MAX_PAYLOAD_BYTES = 64 * 1024
 
 
 class PayloadError(ValueError):
     """The message cannot be stored; the text is the dead letter's reason."""
 
 
-def _no_nul(value: str) -> None:
-    """PostgreSQL cannot store NUL in text: refuse it here, or the batch would never commit."""
+def storable(value: str) -> bool:
+    """Whether both databases can store the text: no NUL (PostgreSQL refuses it in text) and
+    no lone surrogate (JSON's ``"\\ud800"`` decodes to one; it has no UTF-8 encoding)."""
     if "\x00" in value:
-        raise ValidationError("NUL characters are not allowed.")
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(value: str) -> None:
+    """Refused here, or the INSERT of the whole batch would fail on it."""
+    if not storable(value):
+        raise ValidationError("NUL characters and lone surrogates are not allowed.")
+
+
+def _to_utc(value: dt.datetime) -> dt.datetime:
+    """The UTC time, or a :class:`ValidationError` when there is none
+    (``9999-12-31T23:59:59-10:00`` is in the year 10000 in UTC)."""
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValidationError("Out of range once converted to UTC.") from None
+
+
+class StrictFloat(fields.Float):
+    """A JSON number: marshmallow's Float also takes numeric strings (``"12.5"``)."""
+
+    def _validated(self, value: Any) -> float:
+        if type(value) is not int and type(value) is not float:
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+class StrictBoolean(fields.Boolean):
+    """``true`` or ``false``: with ``truthy={True}``, marshmallow still takes ``1`` (1 == True)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)
+
+
+class AwareUTCDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset, that has a UTC time."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        parsed: dt.datetime = super()._deserialize(value, attr, data, **kwargs)
+        return _to_utc(parsed)
 
 
 class _Common(Schema):
     v = fields.Integer(required=True, strict=True, validate=validate.Equal(VERSION))
-    event_id = fields.String(required=True, validate=[validate.Length(min=1, max=64), _no_nul])
+    event_id = fields.String(required=True, validate=[validate.Length(min=1, max=64), _storable])
     device_id = fields.String(required=True, validate=_NAME)
     seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**62))
-    ts = fields.AwareDateTime(required=True, format="iso")
+    ts = AwareUTCDateTime(required=True, format="iso")
 
 
 class WeightSchema(_Common):
-    grams = fields.Float(required=True, allow_nan=False, validate=validate.Range(-1e6, 1e7))
+    grams = StrictFloat(required=True, allow_nan=False, validate=validate.Range(-1e6, 1e7))
     # Change since the previous reading, when the device computes it.
-    delta_grams = fields.Float(allow_nan=False, validate=validate.Range(-1e7, 1e7))
+    delta_grams = StrictFloat(allow_nan=False, validate=validate.Range(-1e7, 1e7))
 
 
 class PresenceSchema(_Common):
-    occupied = fields.Boolean(required=True, truthy={True}, falsy={False})
+    occupied = StrictBoolean(required=True)
     people = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
 
 
@@ -65,8 +116,8 @@ class FootfallSchema(_Common):
 
 class StatusSchema(_Common):
     state = fields.String(required=True, validate=validate.OneOf(["online", "offline"]))
-    battery = fields.Float(allow_nan=False, validate=validate.Range(0, 100))
-    firmware = fields.String(validate=[validate.Length(max=64), _no_nul])
+    battery = StrictFloat(allow_nan=False, validate=validate.Range(0, 100))
+    firmware = fields.String(validate=[validate.Length(max=64), _storable])
     rssi = fields.Integer(strict=True)
 
 
@@ -86,8 +137,8 @@ class AckSchema(Schema):
     alert_id = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
     )
-    seller = fields.String(validate=[validate.Length(min=1, max=120), _no_nul])
-    ts = fields.AwareDateTime(required=True, format="iso")
+    seller = fields.String(validate=[validate.Length(min=1, max=120), _storable])
+    ts = AwareUTCDateTime(required=True, format="iso")
 
 
 ACK_SCHEMA = AckSchema()
@@ -135,7 +186,7 @@ def _float(low: float, high: float) -> Check:
 
 
 def _string(low: int, high: int) -> Check:
-    return lambda value: type(value) is str and low <= len(value) <= high and "\x00" not in value
+    return lambda value: type(value) is str and low <= len(value) <= high and storable(value)
 
 
 def _one_of(*choices: str) -> Check:
@@ -192,7 +243,7 @@ FAST_CHECKS: dict[str, FastCheck] = {
 
 
 def fast_load(kind: str, document: dict[str, Any]) -> dt.datetime | None:
-    """The device time of a payload the schema of ``kind`` accepts; None means "ask it"."""
+    """The device time (UTC) of a payload the schema of ``kind`` accepts; None: "ask it"."""
     check = FAST_CHECKS[kind]
     if not check.required <= document.keys():
         return None
@@ -211,11 +262,15 @@ def fast_load(kind: str, document: dict[str, Any]) -> dt.datetime | None:
         return None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         return None
-    return parsed
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        return None
 
 
 def schema_load(kind: str, document: dict[str, Any]) -> dt.datetime:
-    """The device time of a payload, by the schema; raise :class:`PayloadError` saying why not."""
+    """The device time (UTC) of a payload, by the schema; raise :class:`PayloadError` saying
+    why not."""
     try:
         data = SCHEMAS[kind].load(document)
     except ValidationError as exc:
@@ -224,15 +279,37 @@ def schema_load(kind: str, document: dict[str, Any]) -> dt.datetime:
     return ts
 
 
+def _refuse_constant(name: str) -> Any:
+    # Python reads NaN and Infinity; PostgreSQL's json type (and the JSON standard) does not.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        # {"grams": NaN, "grams": 1} reads as 1 here, but the text is what gets stored.
+        raise ValueError("duplicate key in an object")
+    return document
+
+
+def _loads(text: str | bytes) -> Any:
+    return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_object)
+
+
 def _decode(raw: bytes) -> tuple[Any, str | None]:
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"payload too large: {len(raw)} bytes (at most {MAX_PAYLOAD_BYTES})")
     try:
-        text = raw.decode()
-        return json.loads(text), text
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        pass
-    try:  # a BOM, UTF-16 or UTF-32: json.loads() detects them
-        return json.loads(raw), None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        try:
+            text = raw.decode()
+            return _loads(text), text
+        except ValueError:  # not UTF-8, or not JSON as UTF-8 text
+            pass
+        # A BOM, UTF-16 or UTF-32: json.loads() detects them.
+        return _loads(raw), None
+    except RecursionError:
+        raise PayloadError("bad JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, the hooks, huge integers
         raise PayloadError(f"bad JSON: {exc}") from None
 
 
@@ -254,7 +331,7 @@ def parse(topic: topics.Topic, raw: bytes) -> SensorReading:
         device_id=device_id,
         event_id=document["event_id"],
         seq=document["seq"],
-        ts=ts.astimezone(dt.UTC),
+        ts=ts,
         payload=document,
         text=text,
     )
@@ -289,7 +366,7 @@ def parse_ack(topic: topics.Topic, raw: bytes) -> Ack:
         tablet=topic.tablet,
         alert_id=data["alert_id"],
         seller=data.get("seller"),
-        ts=data["ts"].astimezone(dt.UTC),
+        ts=data["ts"],
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 PREFIX = "comptoir/v1"
 # Topic levels we accept for names: no wildcards, no separators, nothing exotic.
-_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # used with fullmatch: "$" lets a final newline in
 
 # Which event each place kind may publish.
 EVENT_KINDS = {"shelf": "weight", "zone": "presence", "door": "footfall"}
@@ -53,7 +53,7 @@ def parse(topic: str) -> Topic:
         raise TopicError(f"not a {PREFIX} topic")
     store, place = parts[2], parts[3]
     rest = parts[4:]
-    if not _NAME.match(store):
+    if not _NAME.fullmatch(store):
         raise TopicError("bad store name")
     if place == "label":
         return Topic(store=store, kind="outgoing")
@@ -62,11 +62,11 @@ def parse(topic: str) -> Topic:
             return Topic(store=store, kind="outgoing")
         if len(rest) != 2 or rest[1] != "ack":
             raise TopicError("expected staff/{tablet}/ack")
-        if not _NAME.match(rest[0]) or rest[0] == ALL_TABLETS:
+        if not _NAME.fullmatch(rest[0]) or rest[0] == ALL_TABLETS:
             raise TopicError("bad tablet name")
         return Topic(store=store, kind="ack", tablet=rest[0])
     if place == "dev":
-        if len(rest) != 2 or rest[1] != "status" or not _NAME.match(rest[0]):
+        if len(rest) != 2 or rest[1] != "status" or not _NAME.fullmatch(rest[0]):
             raise TopicError("expected dev/{device}/status")
         return Topic(store=store, kind="status", device=rest[0])
     expected = EVENT_KINDS.get(place)
@@ -77,10 +77,10 @@ def parse(topic: str) -> Topic:
     name, lane, _evt, event = rest
     if event != expected:
         raise TopicError(f"a {place} publishes {expected}, not {event!r}")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise TopicError(f"bad {place} name")
     if place == "shelf":
-        if not _NAME.match(lane) or lane == "-":
+        if not _NAME.fullmatch(lane) or lane == "-":
             raise TopicError("bad lane name")
         return Topic(store=store, kind="weight", shelf=name, lane=lane)
     if lane != "-":

@@ -27,10 +27,13 @@ DEFAULT_SEED = 69
 DEFAULT_OUT = Path(__file__).resolve().parent / "demo_catalog.csv"
 IMAGE_BASE = "https://images.comptoir.example"
 FIELDS = (
-    "sku", "name", "description", "brand", "category", "colour", "price", "image_url",
+    "sku", "gtin", "name", "description", "brand", "category", "colour", "price", "image_url",
     "attributes", "active", "stock_floor", "stock_backroom", "stock_warehouse",
 )  # fmt: skip
 SKU_RE = re.compile(r"^[A-Z0-9-]{1,40}$")
+# In-store barcodes: EAN-13 with GS1 prefix 20 (restricted circulation, numbered by the shop),
+# then 6900 (the Rhône again) and the product's place in the catalogue, then the check digit.
+GTIN_BASE = 6900_000000
 
 PREFIX = {
     "Lave-linge": "LL",
@@ -320,6 +323,12 @@ def _sku(category: str, model: Model, colour: str) -> str:
     return sku
 
 
+def ean13(body12: str) -> str:
+    """``body12`` followed by its GS1 check digit (same rule as store_api.catalog.gtin)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body12)))
+    return body12 + str((10 - total % 10) % 10)
+
+
 def _stock(category: str, rng: random.Random) -> list[int]:
     """Random levels that never add up to less than 2, so the special cases stay countable."""
     kind = "big" if category in (*BIG, "Téléviseurs") else "small"
@@ -352,6 +361,7 @@ def build_rows(seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
                 rows.append(
                     {
                         "sku": sku,
+                        "gtin": ean13(f"20{GTIN_BASE + len(rows) + 1:010d}"),
                         "name": model.name,
                         "description": description,
                         "brand": model.brand,
@@ -391,6 +401,8 @@ def _check(rows: list[dict[str, Any]]) -> None:
     """Fail loudly on duplicate SKUs or accessories pointing at models that do not exist."""
     skus = [r["sku"] for r in rows]
     assert len(skus) == len(set(skus)), "duplicate SKU"
+    gtins = [r["gtin"] for r in rows]
+    assert len(gtins) == len(set(gtins)), "duplicate GTIN"
     codes = {m.code for models in CATALOG.values() for m in models}
     for row in rows:
         missing = set(json.loads(row["attributes"]).get("modeles", ())) - codes

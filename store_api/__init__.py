@@ -48,6 +48,9 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(apidocs_bp)
 
     app.register_blueprint(tracker_bp)
+    from store_api.tablet.routes import bp as tablet_bp
+
+    app.register_blueprint(tablet_bp)
     errors.init_app(app)
     cli.init_app(app)
     if app.config["RECOMMENDER_PRELOAD"]:
@@ -70,15 +73,18 @@ def _register_blueprints(api: Api) -> None:
     from store_api.events.stream import blp as stream_blp
     from store_api.orders.routes import blp as orders_blp
     from store_api.recommendations.routes import blp as recommendations_blp
+    from store_api.search.routes import blp as search_blp
     from store_api.shelves.routes import alerts_blp, sensors_blp
     from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
     from store_api.system.routes import blp as system_blp
+    from store_api.tablets.routes import blp as tablets_blp
     from store_api.webhooks.routes import blp as webhooks_blp
 
     for blueprint in (
         system_blp,
+        search_blp,  # before the catalog: /products/suggest is not a SKU
         catalog_blp,
         stock_blp,
         reservations_blp,
@@ -92,5 +98,6 @@ def _register_blueprints(api: Api) -> None:
         sensors_blp,
         clickstream_blp,
         analytics_blp,
+        tablets_blp,
     ):
         api.register_blueprint(blueprint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -12,17 +13,21 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from store_api import context, db
+from store_api import context, db, idempotency
 from store_api.analytics.cli import analytics_cli
 from store_api.backups.cli import backup, restore
 from store_api.catalog import importer
 from store_api.catalog import service as catalog
 from store_api.clickstream.seed import seed_browsing
+from store_api.errors import DomainError
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.recommendations.cli import recommender_cli, seed_sales
+from store_api.search.cli import load_demo_synonyms_once, search_cli
 from store_api.shelves.cli import alerts_cli, seed_planogram
 from store_api.stock import service as stock
+from store_api.tablets import service as tablets
+from store_api.tablets.cli import tablets_cli
 from store_api.webhooks.cli import webhooks_cli
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -154,18 +159,21 @@ def _import_catalog(
         )
     session = db.get_session()
     report = importer.ImportReport(errors=errors)
-    with (
-        db.write(session),
-        click.progressbar(length=len(rows), label="Importing", file=None) as bar,
-    ):
-        for chunk in importer.chunks(rows, 50):
-            part = importer.import_rows(
-                session, chunk, actor=actor, now=context.now(), policy=policy
-            )
-            report.created += part.created
-            report.updated += part.updated
-            report.units_added += part.units_added
-            bar.update(len(chunk))
+    try:
+        with (
+            db.write(session),
+            click.progressbar(length=len(rows), label="Importing", file=None) as bar,
+        ):
+            for chunk in importer.chunks(rows, 50):
+                part = importer.import_rows(
+                    session, chunk, actor=actor, now=context.now(), policy=policy
+                )
+                report.created += part.created
+                report.updated += part.updated
+                report.units_added += part.units_added
+                bar.update(len(chunk))
+    except DomainError as error:  # e.g. a GTIN another product already carries
+        raise click.ClickException(f"{error.message} Nothing imported.") from error
     return report
 
 
@@ -190,6 +198,9 @@ def seed(catalog_file: Path, with_keys: bool) -> None:
         click.echo(f"Demo shop: {report.created} products, {report.units_added} units in stock.")
     else:
         click.echo("Catalog already has products; demo catalog not loaded again.")
+    synonyms = load_demo_synonyms_once()
+    if synonyms:
+        click.echo(f"Demo search synonyms: {synonyms}.")
     if with_keys:
         _rotate_demo_keys()
 
@@ -223,13 +234,26 @@ def _rotate_demo_keys() -> None:
 @reservations_cli.command("expire")
 @click.option("--every", type=int, default=0, help="Keep running, sweeping every N seconds.")
 def reservations_expire(every: int) -> None:
-    """Release reservations past their expiry (once, or every N seconds)."""
+    """Release reservations past their expiry (once, or every N seconds).
+
+    Also forgets Idempotency-Key answers older than IDEMPOTENCY_RETENTION_SECONDS (24 h) and
+    failed tablet pairing attempts that no longer count.
+    """
+    retention = dt.timedelta(seconds=current_app.config["IDEMPOTENCY_RETENTION_SECONDS"])
+    attempts_window = dt.timedelta(seconds=current_app.config["PAIRING_WINDOW_SECONDS"])
     while True:
         session = db.get_session()
+        now = context.now()
         with db.write(session):
-            released = stock.expire_due(session, now=context.now(), policy=context.policy())
+            released = stock.expire_due(session, now=now, policy=context.policy())
+        with db.write(session):
+            forgotten = idempotency.purge(session, older_than=now - retention)
+            tablets.purge_attempts(session, older_than=now - attempts_window)
         if released or not every:
             click.echo(f"{released} expired reservation(s) released.")
+        if forgotten:
+            hours = retention.total_seconds() / 3600
+            click.echo(f"{forgotten} idempotency key(s) older than {hours:g} h forgotten.")
         if not every:
             return
         time.sleep(every)
@@ -283,5 +307,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(alerts_cli)
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_browsing)
+    app.cli.add_command(tablets_cli)
+    app.cli.add_command(search_cli)
     app.cli.add_command(backup)
     app.cli.add_command(restore)

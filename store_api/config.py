@@ -49,7 +49,19 @@ DEFAULTS: dict[str, Any] = {
     "LOW_STOCK_THRESHOLD": 2,
     # Seconds between sweeps of expired reservations by `flask reservations expire --every`.
     "EXPIRY_SWEEP_SECONDS": 30,
+    # Idempotency-Key answers are kept this long (then the sweeper forgets them).
+    "IDEMPOTENCY_RETENTION_SECONDS": 24 * 3600,
+    # Tablets (docs/tablet-api.md). The shop's address as tablets reach it, for pairing links
+    # ("https://comptoir.example"); empty: the address the owner's request came to, or for the
+    # CLI http://COMPTOIR_BIND.
+    "PUBLIC_URL": "",
+    # Wrong pairing codes allowed per client address (IPv6: per /64) and overall, per window.
+    "PAIRING_ATTEMPTS_PER_ADDRESS": 5,
+    "PAIRING_ATTEMPTS_OVERALL": 50,
+    "PAIRING_WINDOW_SECONDS": 600,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # API searches are counted in memory and written for the Site search report this often.
+    "SEARCH_STATS_FLUSH_SECONDS": 5.0,
     # Webhook delivery (flask webhooks deliver).
     "WEBHOOK_RETRY_BASE_SECONDS": 5.0,
     "WEBHOOK_RETRY_MAX_SECONDS": 3600.0,

@@ -189,7 +189,18 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def write(session: Session) -> Iterator[Session]:
-    """A write transaction: committed on success, rolled back on any exception."""
+    """A write transaction: committed on success, rolled back on any exception.
+
+    Inside another write (an idempotent endpoint frames its view's transaction, see
+    store_api/idempotency.py) it is a savepoint: an error rolls back this part only, and the
+    outer transaction decides what is committed.
+    """
+    if session.in_transaction():
+        if not session.connection().get_execution_options().get("comptoir_write"):
+            raise RuntimeError("db.write() inside db.read(): open the write transaction first")
+        with session.begin_nested():
+            yield session
+        return
     gate: SqliteWriteGate | None = session.info.get("write_gate")
     if gate is None:
         with session.begin():
@@ -203,7 +214,10 @@ def write(session: Session) -> Iterator[Session]:
 
 @contextmanager
 def read(session: Session) -> Iterator[Session]:
-    """A read transaction (a consistent snapshot on both databases)."""
+    """A read transaction (a consistent snapshot on both databases); inside a write, that one."""
+    if session.in_transaction():
+        yield session
+        return
     with session.begin():
         yield session
 

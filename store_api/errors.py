@@ -33,6 +33,7 @@ class ErrorCode(enum.StrEnum):
     PRODUCT_NOT_FOUND = "product_not_found"
     SKU_ALREADY_EXISTS = "sku_already_exists"
     PRODUCT_INACTIVE = "product_inactive"
+    GTIN_ALREADY_EXISTS = "gtin_already_exists"
     # stock
     UNKNOWN_LOCATION = "unknown_location"
     INSUFFICIENT_STOCK = "insufficient_stock"
@@ -49,8 +50,16 @@ class ErrorCode(enum.StrEnum):
     # shelves
     LANE_NOT_FOUND = "lane_not_found"
     ALERT_NOT_FOUND = "alert_not_found"
+    # search
+    SYNONYM_NOT_FOUND = "synonym_not_found"
+    SYNONYM_ALREADY_EXISTS = "synonym_already_exists"
     # event stream
     TOO_MANY_STREAMS = "too_many_streams"
+    # tablets
+    TABLET_NOT_FOUND = "tablet_not_found"
+    TABLET_NAME_TAKEN = "tablet_name_taken"
+    INVALID_PAIRING_CODE = "invalid_pairing_code"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
 
 
 class DomainError(Exception):
@@ -114,6 +123,17 @@ class TooManyStreams(DomainError):
     headers = {"Retry-After": str(retry_after_seconds)}
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed tries from one address (or overall): wait before trying again."""
+
+    status = 429
+    code = ErrorCode.TOO_MANY_ATTEMPTS
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message, {"retry_after": retry_after_seconds})
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
 class InsufficientStock(Conflict):
     def __init__(self, sku: str, requested: int, available: int, **extra: Any) -> None:
         super().__init__(
@@ -126,11 +146,16 @@ class InsufficientStock(Conflict):
         self.available = available
 
 
+def envelope_body(
+    code: str, status: int, message: str, errors: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"code": str(code), "status": status, "message": message, "errors": errors or {}}
+
+
 def envelope(
     code: str, status: int, message: str, errors: dict[str, Any] | None = None
 ) -> tuple[Response, int]:
-    body = {"code": str(code), "status": status, "message": message, "errors": errors or {}}
-    return jsonify(body), status
+    return jsonify(envelope_body(code, status, message, errors)), status
 
 
 _HTTP_CODES = {

@@ -16,9 +16,11 @@ from store_api.analytics.models import (
 from store_api.catalog.models import Product
 from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
 from store_api.events.models import Event, EventCounter
+from store_api.idempotency import IdempotentRequest
 from store_api.keys.models import ApiKey
 from store_api.orders.models import Order, OrderLine
 from store_api.recommendations.models import RecommendationEvent
+from store_api.search.models import SearchDay, SearchState, Synonym
 from store_api.sensors.models import DeadLetter, SensorDevice, SensorEvent, SeqGap
 from store_api.shelves.models import (
     DiscrepancyFeed,
@@ -31,6 +33,7 @@ from store_api.shelves.models import (
     Zone,
 )
 from store_api.stock.models import Reservation, StockLevel, StockMovement
+from store_api.tablets.models import PairingAttempt, PairingCode, Tablet
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -46,16 +49,21 @@ __all__ = [
     "Event",
     "EventCounter",
     "HelpAlert",
+    "IdempotentRequest",
     "LabelFeed",
     "LabelState",
     "Lane",
     "Order",
     "OrderLine",
+    "PairingAttempt",
+    "PairingCode",
     "Product",
     "PurchaseTime",
     "RecommendationEvent",
     "Reservation",
     "RollupState",
+    "SearchDay",
+    "SearchState",
     "SensorDevice",
     "SensorEvent",
     "SeqGap",
@@ -63,6 +71,8 @@ __all__ = [
     "ShelfMovement",
     "StockLevel",
     "StockMovement",
+    "Synonym",
+    "Tablet",
     "Visit",
     "VisitFacts",
     "VisitProduct",

@@ -48,8 +48,8 @@ def positive_quantity(max_quantity: int = 10_000) -> fields.Integer:
     )
 
 
-# Path segments of /api/v1/stock/... that a SKU must not shadow.
-RESERVED_SKUS = ("movements", "adjustments")
+# Path segments of /api/v1/stock/... and /api/v1/products/... that a SKU must not shadow.
+RESERVED_SKUS = ("movements", "adjustments", "suggest")
 
 
 def sku_field(**kwargs: object) -> fields.String:

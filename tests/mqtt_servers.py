@@ -4,6 +4,11 @@ Each broker gets a temporary directory (config, password file, ACL, persistence 
 free port; ``restart()`` stops it cleanly (SIGTERM saves the persistence file) and starts it
 again on the same port and data. As root, Mosquitto would switch to the ``mosquitto`` user,
 who cannot read pytest's private temporary directories, so the config says ``user root``.
+
+The config and the ACL are the production ones (``config/mosquitto``): a login is its client
+id, so every client here has its own login. The tests' observers are extra logins that only
+read (``watcher-N``, added to the ACL copy of the test broker only): :meth:`Broker.watcher`
+hands out a fresh one to each :class:`Subscriber`.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +30,17 @@ from tests.servers import ROOT, free_port
 
 INSTALL_HINT = "install Mosquitto: `apt-get install -y mosquitto` (or make test)"
 BRIDGE_USER = ("bridge", "bridge-secret")
+LABELS_USER = ("labels", "labels-secret")
+# The simulator's login: a gateway the ACL lets write every event topic.
 DEVICE_USER = ("simulator", "simulator-secret")
+# Devices named after what their topics name: each may write only its own topics.
+DOOR_USER = ("door-1", "door-1-secret")
+SHELF_USER = ("A", "shelf-a-secret")
 # Sellers' tablets are device users too: the ACL lets each write only its own ack topic.
 TABLET_USERS = (("tablet-1", "tablet-1-secret"), ("tablet-2", "tablet-2-secret"))
+# Read-only observers of the test broker (never in the production ACL).
+WATCHERS = tuple((f"watcher-{n}", f"watcher-{n}-secret") for n in range(1, 13))
+TEST_ACL = "".join(f"\nuser {user}\ntopic read comptoir/v1/#\n" for user, _ in WATCHERS)
 
 
 def find_mosquitto() -> str:
@@ -44,9 +58,17 @@ class Broker:
         self.port = port
         self.log = root / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self._watchers = 0
 
     def url(self, user: tuple[str, str] = BRIDGE_USER) -> str:
         return f"mqtt://{user[0]}:{user[1]}@127.0.0.1:{self.port}"
+
+    def watcher(self) -> tuple[str, str]:
+        """A read-only login no other client of this broker has had (they take turns after
+        twelve: a login is a client id, so two live clients must not share one)."""
+        user = WATCHERS[self._watchers % len(WATCHERS)]
+        self._watchers += 1
+        return user
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -90,14 +112,16 @@ class Broker:
 def write_config(root: Path, port: int) -> None:
     passwd = root / "passwd"
     passwd.touch(mode=0o600)
-    for user, password in (BRIDGE_USER, DEVICE_USER, *TABLET_USERS):
+    users = (BRIDGE_USER, LABELS_USER, DEVICE_USER, DOOR_USER, SHELF_USER, *TABLET_USERS, *WATCHERS)
+    for user, password in users:
         subprocess.run(
             ["mosquitto_passwd", "-b", str(passwd), user, password],
             check=True,
             capture_output=True,
             timeout=30,
         )
-    shutil.copyfile(ROOT / "config" / "mosquitto" / "acl", root / "acl")
+    acl = (ROOT / "config" / "mosquitto" / "acl").read_text()
+    (root / "acl").write_text(acl + TEST_ACL)
     (root / "data").mkdir()
     template = (ROOT / "config" / "mosquitto" / "mosquitto.conf").read_text()
     config = (
@@ -243,7 +267,7 @@ class Subscriber:
         clean_start: bool = True,
         keep: bool = True,
         receive_maximum: int = 1000,
-        user: tuple[str, str] = BRIDGE_USER,
+        user: tuple[str, str] | None = None,
     ) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
@@ -259,8 +283,11 @@ class Subscriber:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
-        self.client.username_pw_set(*user)
+        self.user = user or broker.watcher()
+        self.subscribed = threading.Event()
+        self.client.username_pw_set(*self.user)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = 3600
@@ -272,6 +299,13 @@ class Subscriber:
 
     def _on_connect(self, client: object, *_args: object) -> None:
         self.client.subscribe(self.topic, qos=1)
+
+    def _on_subscribe(self, *_args: object) -> None:
+        self.subscribed.set()
+
+    def wait_subscribed(self, timeout: float = 30) -> None:
+        if not self.subscribed.wait(timeout):
+            raise TimeoutError(f"no SUBACK for {self.topic}")
 
     def _on_message(self, _client: object, _userdata: object, message: object) -> None:
         now = time.monotonic()
@@ -296,6 +330,60 @@ def event_payload(device: str, seq: int) -> bytes:
         f'{{"v":1,"event_id":"{device}-{seq}","device_id":"{device}","seq":{seq},'
         f'"ts":"2026-11-27T09:00:00+00:00","grams":{seq % 1000}.5}}'
     ).encode()
+
+
+def stored_keys(database_url: str) -> set[tuple[str, str]]:
+    """(device_id, event_id) of every stored sensor event."""
+    from sqlalchemy import select
+
+    from store_api import db
+    from store_api.sensors.models import SensorEvent
+
+    engine = db.make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                (d, e) for d, e in conn.execute(select(SensorEvent.device_id, SensorEvent.event_id))
+            }
+    finally:
+        engine.dispose()
+
+
+def send_end_marker(
+    publisher: Publisher, database_url: str, store: str = "store-1", timeout: float = 60
+) -> tuple[str, str]:
+    """Publish a valid event after everything else and wait until it is stored: the bridge
+    handles one publisher's messages in order, so whatever came before is stored or
+    dead-lettered by then (a positive end, where a sleep would prove nothing)."""
+    import uuid
+
+    key = ("end-marker", f"end-{uuid.uuid4().hex[:12]}")
+    raw = (
+        f'{{"v":1,"event_id":"{key[1]}","device_id":"{key[0]}","seq":0,'
+        f'"ts":"2026-11-27T09:00:00+00:00","grams":0}}'
+    ).encode()
+    publisher.publish(f"comptoir/v1/{store}/shelf/END/1/evt/weight", raw)
+    wait_for(lambda: key in stored_keys(database_url), timeout, "the end marker stored")
+    return key
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux /proc)."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as file:
+                found += [int(child) for child in file.read().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def wait_for(predicate: object, timeout: float, what: str) -> None:
@@ -355,9 +443,11 @@ def crash_scenario(
 
         with contextlib.suppress(TimeoutError):
             wait_for(lambda: stored() >= total, 120, "all events stored")
-        time.sleep(0.5)  # anything extra (duplicates) would show up now
+        # Anything extra (a duplicate) would have been stored before this marker.
+        marker = send_end_marker(publisher, database_url, store)
         with engine.connect() as conn:
             rows = conn.execute(select(SensorEvent.device_id, SensorEvent.event_id)).all()
+        rows = [row for row in rows if (row[0], row[1]) != marker]
         keys = {(d, e) for d, e in rows}
         expected = {
             (names[i % devices], f"{names[i % devices]}-{i // devices + 1}") for i in range(total)

@@ -282,9 +282,13 @@ def start_gunicorn(
     threads: int = 4,
     env: dict[str, str] | None = None,
     log_level: str = "warning",
+    port: int | None = None,
 ) -> LiveServer:
-    """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...)."""
-    port = free_port()
+    """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...).
+
+    ``port``: the port of a server stopped earlier (a restart, as the clients see it).
+    """
+    port = port or free_port()
     env = {**os.environ, "COMPTOIR_DATABASE_URL": database_url, **(env or {})}
     with log.open("wb") as log_file:
         process = subprocess.Popen(

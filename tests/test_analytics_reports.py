@@ -319,6 +319,7 @@ def test_site_search_terms_with_no_result_and_that_led_to_a_purchase(
             "no_result_searches": 1,
             "purchase_visits": 1,
             "purchase_rate": 0.5,
+            **NO_API_SEARCHES,
         },
         {
             "term": "refrigerateur",
@@ -326,8 +327,17 @@ def test_site_search_terms_with_no_result_and_that_led_to_a_purchase(
             "no_result_searches": 1,
             "purchase_visits": 0,
             "purchase_rate": 0.0,
+            **NO_API_SEARCHES,
         },
     ]
+
+
+NO_API_SEARCHES = {
+    "api_searches": 0,
+    "api_no_result_searches": 0,
+    "corrected_searches": 0,
+    "correction": None,
+}
 
 
 def test_filters_keep_the_matching_visits(app: Flask, browsed: None) -> None:

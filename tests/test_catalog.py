@@ -25,6 +25,7 @@ from tests.fixtures.shop import add_product
 PRODUCTS = "/api/v1/products"
 NEW_PRODUCT = {
     "sku": "LL-BOS-WAN28-BL",
+    "gtin": "2000012345678",
     "name": "Lave-linge hublot Bosch Serie 4 8 kg",
     "description": "Moteur EcoSilence Drive.",
     "brand": "Bosch",

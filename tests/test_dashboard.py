@@ -442,6 +442,23 @@ def test_site_search_stacks_found_and_not_found_and_flags_rows() -> None:
     assert card.highlighted == {1}
 
 
+def test_site_search_adds_the_api_searches() -> None:
+    rows = [
+        {"term": "frigo", "searches": 1, "no_result_searches": 1, "api_searches": 5,
+         "api_no_result_searches": 0},
+        {"term": "lave vaiselle", "searches": 0, "no_result_searches": 0, "api_searches": 2,
+         "api_no_result_searches": 2},
+        {"term": "hublot", "searches": 3, "no_result_searches": 0},
+    ]  # fmt: skip
+
+    card = webshop.build_card(_report("site-search", rows))
+
+    data = card.charts[0].config["data"]
+    assert data["labels"] == ["frigo", "hublot", "lave vaiselle"]
+    assert [d["data"] for d in data["datasets"]] == [[5.0, 3.0, 0.0], [1.0, 0.0, 2.0]]
+    assert card.highlighted == {0, 1}
+
+
 def test_viewed_instead_marks_colour_swaps() -> None:
     rows = [
         {"viewed_sku": "A", "viewed_name": "Frigo", "viewed_variant": "rouge", "bought_sku": "B",

@@ -6,6 +6,8 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iot_bridge import payloads, topics
 
@@ -53,6 +55,8 @@ def test_topics_follow_the_scheme(topic: str, expected: topics.Topic) -> None:
         "comptoir/v1/s1/staff/all/ack",
         "comptoir/v1/s1/staff/tablet-3/ack/more",
         "comptoir/v1/s1/staff/tablet-3/shout",
+        "comptoir/v1/s1/shelf/A3\n/2/evt/weight",
+        "comptoir/v1/s1\n/door/main/-/evt/footfall",
         "comptoir/v1",
     ],
 )
@@ -224,7 +228,7 @@ BAD_VALUES: list[tuple[str, object]] = [
     ("device_id", "a/b"),
     ("device_id", ""),
     ("device_id", "x" * 65),
-    ("device_id", "shelf-1\n"),  # re.match's "$" lets a final newline through: marshmallow decides
+    ("device_id", "shelf-1\n"),  # re.match's "$" lets a final newline through
     ("seq", -1),
     ("seq", 2**62 + 1),
     ("seq", "7"),
@@ -235,14 +239,22 @@ BAD_VALUES: list[tuple[str, object]] = [
     ("ts", "yesterday"),
     ("ts", 1732699800),
     ("ts", None),
+    ("event_id", "\ud800"),  # a lone surrogate: no UTF-8 for it, the INSERT would fail
+    ("event_id", "e-\udfff"),
+    ("ts", "9999-12-31T23:59:59-10:00"),  # the year 10000 in UTC
+    ("ts", "0001-01-01T00:00:00+01:00"),  # the year 0 in UTC
     ("grams", "412.5"),  # marshmallow's Float takes numeric strings
+    ("grams", "12"),
+    ("delta_grams", "-3"),
     ("grams", "heavy"),
     ("grams", True),
     ("grams", 1e7 + 1),
     ("grams", -1e6 - 1),
     ("grams", 10**400),
     ("delta_grams", None),
-    ("occupied", 1),
+    ("occupied", 1),  # 1 in {True}: marshmallow's Boolean takes it
+    ("occupied", 0),
+    ("occupied", 1.0),
     ("occupied", "true"),
     ("people", -1),
     ("people", 1001),
@@ -253,9 +265,11 @@ BAD_VALUES: list[tuple[str, object]] = [
     ("count", "1"),
     ("state", "asleep"),
     ("battery", 100.5),
+    ("battery", "50"),
     ("battery", float("nan")),
     ("firmware", "x" * 65),
     ("firmware", 3),
+    ("firmware", "1.2\ud83d"),
     ("rssi", -61.5),
     ("rssi", False),
     ("colour", "red"),
@@ -285,6 +299,15 @@ def test_the_fast_checks_accept_only_what_the_schema_accepts(
     if fast is not None:
         assert errors == {}
         assert fast == payloads.schema_load(kind, document)
+
+
+@pytest.mark.parametrize("kind", sorted(GOOD))
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+def test_strict_types_refuse_every_bad_value(kind: str, name: str, value: object) -> None:
+    document = {**common(**GOOD[kind][0]), name: value}
+
+    assert payloads.SCHEMAS[kind].validate(document)
+    assert payloads.fast_load(kind, document) is None
 
 
 def test_the_fast_checks_accept_every_well_formed_payload() -> None:
@@ -317,7 +340,128 @@ def test_parse_gives_the_schemas_verdict(kind: str, document: dict[str, object])
     errors = payloads.SCHEMAS[kind].validate(document)
 
     if errors:
-        with pytest.raises(payloads.PayloadError, match="invalid payload"):
+        # NaN and Infinity are not JSON: refused while decoding, before the schema.
+        with pytest.raises(payloads.PayloadError, match=r"invalid payload|bad JSON: NaN"):
             payloads.parse(topic, json.dumps(document).encode())
     else:
         assert payloads.parse(topic, json.dumps(document).encode()).payload == document
+
+
+# --- poison: what stopped the bridge for good, and anything else ----------------------------
+
+WEIGHT = topics.parse("comptoir/v1/s/shelf/A/1/evt/weight")
+PRESENCE = topics.parse("comptoir/v1/s/zone/z/-/evt/presence")
+
+
+def raw(**fields: object) -> bytes:
+    return json.dumps(common(**fields)).encode()
+
+
+POISON: list[tuple[topics.Topic, bytes, str]] = [
+    # The review's three wedges: RecursionError, OverflowError, a lone surrogate at INSERT.
+    (WEIGHT, b"[" * 100_000 + b"]" * 100_000, "payload too large"),
+    (WEIGHT, b"[" * 5_000 + b"]" * 5_000, "bad JSON: nested too deeply"),
+    (WEIGHT, b'{"grams":' + b"[" * 5_000 + b"]" * 5_000 + b"}", "bad JSON: nested too deeply"),
+    (WEIGHT, raw(grams=1, ts="9999-12-31T23:59:59-10:00"), "ts"),
+    (WEIGHT, raw(grams=1, event_id="\ud800"), "event_id"),
+    # Types the docs promise and marshmallow alone does not hold.
+    (PRESENCE, raw(occupied=1), "occupied"),
+    (WEIGHT, raw(grams="12.5"), "grams"),
+    # Text that Python reads and PostgreSQL's json type would refuse, or that reads ambiguously.
+    (WEIGHT, raw(grams=1).replace(b'"grams": 1', b'"grams": NaN'), "NaN"),
+    (WEIGHT, raw(grams=1)[:-1] + b',"grams":Infinity}', "Infinity"),
+    (WEIGHT, raw(grams=1)[:-1] + b',"grams":2}', "duplicate key"),
+    (WEIGHT, raw(grams=1).replace(b'"seq": 7', b'"seq": 1' + b"0" * 5000), "bad JSON"),
+    (WEIGHT, b"\xed\xa0\x80", "bad JSON"),  # an encoded surrogate is not UTF-8
+    (WEIGHT, b"", "bad JSON"),
+    (WEIGHT, b"null", "not an object"),
+]
+
+
+@pytest.mark.parametrize(("topic", "payload", "reason"), POISON)
+def test_poison_payloads_are_refused_with_a_reason(
+    topic: topics.Topic, payload: bytes, reason: str
+) -> None:
+    with pytest.raises(payloads.PayloadError, match=reason):
+        payloads.parse(topic, payload)
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=80)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=12,
+)
+FIELD_NAMES = st.sampled_from(
+    ["v", "event_id", "device_id", "seq", "ts", "grams", "delta_grams", "occupied", "people",
+     "direction", "count", "state", "battery", "firmware", "rssi", "alert_id", "seller", "x"]
+)  # fmt: skip
+NEAR_MISSES = st.sampled_from(
+    [1, 0, -1, 1.5, "1", "12.5", "", "\ud800", "\x00", True, False, None, 2**62, 2**63,
+     "in", "online", "2026-11-27T09:30:00+00:00", "9999-12-31T23:59:59-10:00",
+     "0001-01-01T00:00:00+14:00", [], {}]
+)  # fmt: skip
+KINDS = st.sampled_from(
+    [
+        topics.parse("comptoir/v1/s/shelf/A/1/evt/weight"),
+        topics.parse("comptoir/v1/s/zone/z/-/evt/presence"),
+        topics.parse("comptoir/v1/s/door/d/-/evt/footfall"),
+        topics.parse("comptoir/v1/s/dev/shelf-1/status"),
+    ]
+)
+VALID_BODIES = {
+    "weight": {"grams": 12.5},
+    "presence": {"occupied": True},
+    "footfall": {"direction": "in", "count": 1},
+    "status": {"state": "online"},
+}
+
+
+def assert_storable(reading: payloads.SensorReading) -> None:
+    """What the INSERT needs: text both databases take, a UTC time, a seq in range."""
+    assert payloads.storable(reading.event_id) and payloads.storable(reading.device_id)
+    assert reading.ts.utcoffset() == dt.timedelta(0)
+    assert type(reading.seq) is int and 0 <= reading.seq <= 2**62
+    if reading.text is not None:
+        assert payloads.storable(reading.text)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(topic=KINDS, payload=st.binary(max_size=200))
+def test_any_bytes_are_a_reading_or_a_payload_error(topic: topics.Topic, payload: bytes) -> None:
+    try:
+        reading = payloads.parse(topic, payload)
+    except payloads.PayloadError:
+        return
+    assert_storable(reading)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(
+    topic=KINDS,
+    changes=st.dictionaries(FIELD_NAMES, NEAR_MISSES | JSON_VALUES, max_size=4),
+    dropped=st.sets(FIELD_NAMES, max_size=2),
+)
+def test_any_document_is_a_storable_reading_or_a_payload_error(
+    topic: topics.Topic, changes: dict[str, object], dropped: set[str]
+) -> None:
+    document = {**common(device_id="shelf-1", **VALID_BODIES[topic.kind]), **changes}
+    for name in dropped:
+        document.pop(name, None)
+    try:
+        encoded = json.dumps(document).encode()
+    except ValueError:
+        return  # not representable as JSON
+    try:
+        reading = payloads.parse(topic, encoded)
+    except payloads.PayloadError:
+        assert payloads.SCHEMAS[topic.kind].validate(document) or topic.kind == "status"
+        return
+    assert not payloads.SCHEMAS[topic.kind].validate(document)
+    assert_storable(reading)

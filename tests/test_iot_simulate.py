@@ -33,6 +33,7 @@ from tests.fixtures.clock import FrozenClock
 from tests.fixtures.shop import add_product
 from tests.mqtt_servers import (
     DEVICE_USER,
+    LABELS_USER,
     ROOT,
     TABLET_USERS,
     Broker,
@@ -699,7 +700,7 @@ def test_promotions_change_a_price_and_its_lanes_retained_label(
         labels = subprocess.Popen(
             [sys.executable, "-m", "iot_bridge.labels"],
             cwd=ROOT,
-            env={**environment, "COMPTOIR_MQTT_URL": broker.url()},
+            env={**environment, "COMPTOIR_MQTT_LABELS_URL": broker.url(LABELS_USER)},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

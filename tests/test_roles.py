@@ -26,9 +26,12 @@ from store_api.db import Base
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from store_api.orders import service as orders
+from store_api.search import service as search
 from store_api.shelves import service as shelves
 from store_api.stock import service as stock
 from store_api.stock.models import Channel
+from store_api.tablets import service as tablets
+from store_api.tablets.routes import pairing_secret
 from store_api.webhooks import service as webhooks
 from store_api.webhooks.models import WebhookDelivery
 from tests.conftest import Keys
@@ -56,6 +59,12 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("GET", "/api/v1/products/{sku}"): ANYONE,
     ("PATCH", "/api/v1/products/{sku}"): OWNER,
     ("DELETE", "/api/v1/products/{sku}"): OWNER,
+    ("GET", "/api/v1/products/suggest"): ANYONE,
+    ("GET", "/api/v1/search/synonyms"): OWNER,
+    ("POST", "/api/v1/search/synonyms"): OWNER,
+    ("GET", "/api/v1/search/synonyms/{synonym_id}"): OWNER,
+    ("PATCH", "/api/v1/search/synonyms/{synonym_id}"): OWNER,
+    ("DELETE", "/api/v1/search/synonyms/{synonym_id}"): OWNER,
     ("GET", "/api/v1/categories"): ANYONE,
     ("GET", "/api/v1/stock"): ANYONE,
     ("GET", "/api/v1/stock/{sku}"): ANYONE,
@@ -101,8 +110,8 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("GET", "/api/v1/footfall"): OWNER,
     ("GET", "/api/v1/devices"): STOCK_KEEPERS,
     ("GET", "/api/v1/tasks"): STOCK_KEEPERS,
-    # Shelf vs system (possible shrinkage): the owner looks into it.
-    ("GET", "/api/v1/discrepancies"): OWNER,
+    # Shelf vs system (possible shrinkage): sellers see what to count, the owner looks into it.
+    ("GET", "/api/v1/discrepancies"): STOCK_KEEPERS,
     ("POST", "/api/v1/discrepancies/{discrepancy_id}/resolve"): OWNER,
     # Browsing analytics are the shop's figures: the owner's.
     ("GET", "/api/v1/analytics/reports"): OWNER,
@@ -110,10 +119,20 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     # Browsers cannot hold a secret: web events need no key (see PUBLIC), but a key sent must
     # be valid; in-store events (reco_shown, reco_accepted) need a seller's key.
     ("POST", "/api/v1/collect"): ANYONE,
+    # Every key may ask who it is (a tablet checks its key at start).
+    ("GET", "/api/v1/me"): ANYONE,
+    # Which devices act as sellers is the owner's call; a new tablet pairs with the owner's
+    # one-time code and needs no key (see PUBLIC), but a key sent must be valid.
+    ("POST", "/api/v1/tablets/pairing-codes"): OWNER,
+    ("POST", "/api/v1/tablets/pair"): ANYONE,
+    ("GET", "/api/v1/tablets"): OWNER,
+    ("DELETE", "/api/v1/tablets/{tablet_id}"): OWNER,
 }
 
 # Endpoints that also work without any key (a missing header is not a 401).
-PUBLIC: frozenset[Endpoint] = frozenset({("POST", "/api/v1/collect")})
+PUBLIC: frozenset[Endpoint] = frozenset(
+    {("POST", "/api/v1/collect"), ("POST", "/api/v1/tablets/pair")}
+)
 
 SKU = "LL-8KG"
 UNITS = {"floor": 5, "backroom": 3}
@@ -140,6 +159,16 @@ CALLS: dict[Endpoint, Call] = {
     ("GET", "/api/v1/products/{sku}"): Call(200, writes=False),
     ("PATCH", "/api/v1/products/{sku}"): Call(200, writes=True, json={"price": "449.00"}),
     ("DELETE", "/api/v1/products/{sku}"): Call(200, writes=True),
+    ("GET", "/api/v1/products/suggest"): Call(200, writes=False, query="?q=prod"),
+    ("GET", "/api/v1/search/synonyms"): Call(200, writes=False),
+    ("POST", "/api/v1/search/synonyms"): Call(
+        201, writes=True, json={"term": "frigo", "synonyms": ["réfrigérateur"]}
+    ),
+    ("GET", "/api/v1/search/synonyms/{synonym_id}"): Call(200, writes=False),
+    ("PATCH", "/api/v1/search/synonyms/{synonym_id}"): Call(
+        200, writes=True, json={"synonyms": ["téléviseur", "TV"]}
+    ),
+    ("DELETE", "/api/v1/search/synonyms/{synonym_id}"): Call(204, writes=True),
     ("GET", "/api/v1/categories"): Call(200, writes=False),
     ("GET", "/api/v1/stock"): Call(200, writes=False, query=f"?sku={SKU}&sku=UNKNOWN"),
     ("GET", "/api/v1/stock/{sku}"): Call(200, writes=False),
@@ -237,6 +266,16 @@ CALLS: dict[Endpoint, Call] = {
         },
         headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"},
     ),
+    ("GET", "/api/v1/me"): Call(200, writes=False),
+    ("POST", "/api/v1/tablets/pairing-codes"): Call(
+        201, writes=True, json={"name": "Tablette caisse"}
+    ),
+    # {pairing_code} is filled in with a live code made for the test.
+    ("POST", "/api/v1/tablets/pair"): Call(
+        201, writes=True, json={"code": "{pairing_code}", "device": "Chrome 131, Android 14"}
+    ),
+    ("GET", "/api/v1/tablets"): Call(200, writes=False),
+    ("DELETE", "/api/v1/tablets/{tablet_id}"): Call(200, writes=True),
 }
 
 # A seller acts on store reservations, the webshop on web ones; the others may act on both.
@@ -313,7 +352,51 @@ def _open_shop(
         values["alert_id"] = _raise_help(app, clock)
     if "{discrepancy_id}" in template:
         values["discrepancy_id"] = _raise_discrepancy(app, clock)
+    if endpoint == ("POST", "/api/v1/tablets/pair"):
+        values["pairing_code"] = _pairing_code(app, clock)
+    if "{tablet_id}" in template:
+        values["tablet_id"] = _pair_tablet(app, clock)
+    if "{synonym_id}" in template:
+        values["synonym_id"] = _add_synonym(app, clock)
     return values
+
+
+def _pairing_code(app: Flask, clock: FrozenClock) -> str:
+    session = db.new_session(app)
+    with db.write(session):
+        made = tablets.create_code(
+            session, name=None, created_by="test", secret=pairing_secret(app), now=clock()
+        )
+    session.close()
+    return made.code
+
+
+def _pair_tablet(app: Flask, clock: FrozenClock) -> int:
+    code = _pairing_code(app, clock)
+    session = db.new_session(app)
+    with db.write(session):
+        paired = tablets.pair(
+            session,
+            code=code,
+            device=None,
+            address="192.0.2.1",
+            secret=pairing_secret(app),
+            now=clock(),
+            limits=tablets.PairingLimits(),
+        )
+        assert paired is not None
+        tablet_id = paired.tablet.id
+    session.close()
+    return tablet_id
+
+
+def _add_synonym(app: Flask, clock: FrozenClock) -> int:
+    session = db.new_session(app)
+    with db.write(session):
+        synonym = search.create_synonym(session, "télé", ["téléviseur"], now=clock())
+        synonym_id = synonym.id
+    session.close()
+    return synonym_id
 
 
 def _raise_discrepancy(app: Flask, clock: FrozenClock) -> int:
@@ -403,7 +486,10 @@ def _send(
     if authorization is not None:
         headers["Authorization"] = authorization
     url = template.format(**values) + call.query
-    return client.open(url, method=method, json=call.json, headers=headers)
+    body = call.json
+    if body is not None:
+        body = {k: v.format(**values) if isinstance(v, str) else v for k, v in body.items()}
+    return client.open(url, method=method, json=body, headers=headers)
 
 
 def _database(app: Flask, *, ignoring: str = "") -> dict[str, list[tuple[Any, ...]]]:

@@ -19,7 +19,15 @@ from store_api.shelves import service
 from tests.conftest import Keys
 from tests.fixtures.clock import FrozenClock
 from tests.fixtures.shop import add_product
-from tests.mqtt_servers import ROOT, Broker, Subscriber, mosquitto_server, terminate, wait_for
+from tests.mqtt_servers import (
+    LABELS_USER,
+    ROOT,
+    Broker,
+    Subscriber,
+    mosquitto_server,
+    terminate,
+    wait_for,
+)
 
 STORE = "store-1"
 SKU = "PE-MOU-BY540-BL"
@@ -119,7 +127,7 @@ def test_a_price_change_updates_the_retained_label_state(
             env={
                 **os.environ,
                 "COMPTOIR_DATABASE_URL": migrated,
-                "COMPTOIR_MQTT_URL": broker.url(),
+                "COMPTOIR_MQTT_LABELS_URL": broker.url(LABELS_USER),
                 "COMPTOIR_STORE_ID": STORE,
                 "COMPTOIR_LABEL_POLL_SECONDS": "0.2",
             },

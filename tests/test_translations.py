@@ -51,9 +51,9 @@ def test_every_text_in_the_sources_has_a_french_translation(
     assert not untranslated, f"untranslated or fuzzy in {po.relative_to(ROOT)}: {untranslated}"
 
 
-def _key(value: object) -> object:
-    """Plural messages are lists in a .mo and tuples in a .po: compare them as tuples."""
-    return tuple(value) if isinstance(value, (list, tuple)) else value
+def _key(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
+    """Plural messages: read_po gives tuples, read_mo lists."""
+    return value if isinstance(value, str) else tuple(value)
 
 
 @pytest.mark.parametrize(("catalogue", "sources"), CATALOGUES, ids=lambda v: str(v))

@@ -41,6 +41,7 @@ from store_api.analytics.models import (
 from store_api.catalog.models import Product
 from store_api.errors import ErrorCode, Invalid, NotFound
 from store_api.recommendations import feedback
+from store_api.search.models import SearchDay
 
 MAX_DAYS = 400
 DEFAULT_DAYS = periods.DEFAULT_DAYS
@@ -381,6 +382,9 @@ def sources(session: Session, query: ReportQuery, _tz: ZoneInfo) -> list[dict[st
 
 
 def site_search(session: Session, query: ReportQuery, _tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Webshop visitors' searches (from the tracker) next to the API's (tablets, webshop
+    search box; store_api.search), by normalised term. API searches carry no device or
+    traffic source, so a device or source filter shows the visitors' searches alone."""
     s = DailySearch
     searches = func.sum(s.searches)
     found = session.execute(
@@ -397,16 +401,66 @@ def site_search(session: Session, query: ReportQuery, _tz: ZoneInfo) -> list[dic
         .order_by(searches.desc(), s.term)
         .limit(MAX_SEARCH_TERMS)
     ).all()
-    return [
-        {
+    rows: dict[str, dict[str, Any]] = {}
+    for term, n, empty, visits, bought in found:
+        rows[term] = {
             "term": term,
             "searches": int(n),
             "no_result_searches": int(empty),
             "purchase_visits": int(bought),
             "purchase_rate": _rate(int(bought), int(visits)),
+            **_NO_API_SEARCHES,
         }
-        for term, n, empty, visits, bought in found
-    ]
+    if not {"device", "source"} & set(query.filters):
+        _add_api_searches(session, query, rows)
+    ordered = sorted(
+        rows.values(), key=lambda r: (-(r["searches"] + r["api_searches"]), str(r["term"]))
+    )
+    return ordered[:MAX_SEARCH_TERMS]
+
+
+_NO_API_SEARCHES = {
+    "api_searches": 0,
+    "api_no_result_searches": 0,
+    "corrected_searches": 0,
+    "correction": None,
+}
+
+
+def _add_api_searches(
+    session: Session, query: ReportQuery, rows: dict[str, dict[str, Any]]
+) -> None:
+    d = SearchDay
+    n = func.sum(d.searches)
+    found = session.execute(
+        select(d.term, n, func.sum(d.no_result_searches), func.sum(d.corrected_searches))
+        .where(d.day >= query.date_from, d.day <= query.date_to)
+        .group_by(d.term)
+        .order_by(n.desc(), d.term)
+        .limit(MAX_SEARCH_TERMS)
+    ).all()
+    corrections = dict(
+        session.execute(
+            select(d.term, d.correction)
+            .where(d.day >= query.date_from, d.day <= query.date_to, d.correction.is_not(None))
+            .order_by(d.day, d.role)
+        ).all()
+    )  # the latest day's correction of each term wins
+    for term, searches, empty, corrected in found:
+        row = rows.setdefault(
+            term,
+            {
+                "term": term,
+                "searches": 0,
+                "no_result_searches": 0,
+                "purchase_visits": 0,
+                "purchase_rate": None,
+            },
+        )
+        row["api_searches"] = int(searches)
+        row["api_no_result_searches"] = int(empty)
+        row["corrected_searches"] = int(corrected)
+        row["correction"] = corrections.get(term)
 
 
 # --- 8. in-store recommendations ------------------------------------------------------------
@@ -557,14 +611,20 @@ REPORTS: dict[str, ReportSpec] = {
         ReportSpec(
             "site-search",
             "Site search",
-            "Search terms (normalised): how often, how often with no result, and how many of "
-            f"the visits that searched them bought something; top {MAX_SEARCH_TERMS} terms.",
+            "Search terms (normalised): how often webshop visitors searched them, how often "
+            "with no result, and how many of those visits bought something; then the API's "
+            "searches (tablets, webshop search box): how many, with no result, read through a "
+            f'"did you mean" correction, and that correction; top {MAX_SEARCH_TERMS} terms.',
             (
                 Column("term", "Term", "text"),
                 Column("searches", "Searches", "integer"),
                 Column("no_result_searches", "No result", "integer"),
                 Column("purchase_visits", "Visits that bought", "integer"),
                 Column("purchase_rate", "Purchase rate", "rate"),
+                Column("api_searches", "API searches", "integer"),
+                Column("api_no_result_searches", "API: no result", "integer"),
+                Column("corrected_searches", "Did you mean", "integer"),
+                Column("correction", "Read as", "text"),
             ),
             site_search,
         ),

@@ -1,8 +1,8 @@
 """Bulk catalog import from CSV (the demo seed uses it; supplier feeds come later).
 
-Columns: sku, name, description, brand, category, colour, price, image_url, attributes
-(a JSON object), active, and optional ``stock_<location>`` columns giving the initial units
-of products the import creates (existing products keep their counted stock).
+Columns: sku, gtin (barcode, optional), name, description, brand, category, colour, price,
+image_url, attributes (a JSON object), active, and optional ``stock_<location>`` columns giving
+the initial units of products the import creates (existing products keep their counted stock).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def parse_csv(
     stock_columns = {f"stock_{loc}": loc for loc in locations}
     schema = ProductCreateSchema()
     rows, errors = [], []
+    gtin_lines: dict[str, int] = {}
     for line, raw in enumerate(reader, start=2):  # line 1 is the header
         fields = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         row_errors: dict[str, Any] = {}
@@ -85,6 +86,11 @@ def parse_csv(
         except ValidationError as exc:
             row_errors.update(exc.normalized_messages())
             product = {}
+        gtin = product.get("gtin")
+        if gtin:
+            if gtin in gtin_lines:
+                row_errors["gtin"] = [f"Same GTIN as line {gtin_lines[gtin]}."]
+            gtin_lines.setdefault(gtin, line)
         if row_errors:
             errors.append((line, row_errors))
         else:

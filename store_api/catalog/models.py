@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store_api.db import Base, utcnow
@@ -16,6 +16,8 @@ class Product(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
+    # The barcode (GTIN-8/12/13/14, digits only, check digit verified); unique when set.
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     name: Mapped[str]
     description: Mapped[str] = mapped_column(Text, default="")
     brand: Mapped[str] = mapped_column(String(120), default="")
@@ -30,5 +32,7 @@ class Product(Base):
     # Lower-case, accent-free copy of the searchable fields: a seller typing
     # "refrigerateur" on a tablet finds "Réfrigérateur" on SQLite and PostgreSQL alike.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The search index generation of the last change (store_api.search.service.index_product).
+    search_generation: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

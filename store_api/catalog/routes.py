@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify
 from flask.views import MethodView
+from sqlalchemy.orm import Session
 
 from store_api import context, db
 from store_api.auth import ALL_ROLES, require
@@ -20,6 +22,8 @@ from store_api.catalog.schemas import (
     ProductUpdateSchema,
 )
 from store_api.keys.models import Role
+from store_api.search import service as search
+from store_api.search import stats as search_stats
 from store_api.stock import service as stock
 
 blp = Blueprint("products", __name__, url_prefix="/api/v1", description="The shop's catalog.")
@@ -27,12 +31,16 @@ blp = Blueprint("products", __name__, url_prefix="/api/v1", description="The sho
 EDITORS = (Role.OWNER,)
 
 
+# The product attributes a response shows (read once: a schema instance is costly to make).
+_SHOWN = [name for name in ProductSchema().fields if hasattr(Product, name)]
+
+
 def _with_stock(products: list[Product]) -> list[dict[str, Any]]:
     levels = stock.stock_for(db.get_session(), [p.sku for p in products], context.policy())
     out = []
     for product in products:
         level = levels.get(product.sku)
-        row = {c: getattr(product, c) for c in ProductSchema().fields if hasattr(product, c)}
+        row = {c: getattr(product, c) for c in _SHOWN}
         row["stock"] = (
             {"on_hand": level.on_hand, "reserved": level.reserved, "available": level.available}
             if level
@@ -42,14 +50,49 @@ def _with_stock(products: list[Product]) -> list[dict[str, Any]]:
     return out
 
 
+_SEARCH_OPTIONS = (
+    "category",
+    "brand",
+    "colour",
+    "include_inactive",
+    "in_stock",
+    "boost_in_stock",
+    "sort",
+    "page",
+    "page_size",
+)
+
+
+def _search(session: Session, args: dict[str, Any]) -> Response:
+    """Search results straight from the index's copy of each product, plus its stock: no
+    product query and no schema dump per page (the busiest endpoint of the shop floor)."""
+    options = {name: args[name] for name in _SEARCH_OPTIONS if name in args}
+    with db.read(session):
+        found = search.search_page(session, args["q"], **options)
+    if args["page"] == 1:
+        search_stats.count(session, args["q"], found.total, found.correction)
+    return jsonify(
+        {
+            "items": found.items,
+            "page": args["page"],
+            "page_size": args["page_size"],
+            "total": found.total,
+            "correction": found.correction,
+        }
+    )
+
+
 @blp.route("/products")
 class Products(MethodView):
     @require(*ALL_ROLES)
     @blp.arguments(ProductQueryArgsSchema, location="query")
     @blp.response(200, ProductPageSchema)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Search products (every word of `q` must match; accents and case are ignored)."""
+    def get(self, args: dict[str, Any]) -> dict[str, Any] | Response:
+        """Find products: with `q`, the most relevant first (docs/search.md: typos, plurals,
+        synonyms, model numbers, as you type); otherwise the catalogue by category and name."""
         session = db.get_session()
+        if (args.get("q") or "").strip() and "gtin" not in args:
+            return _search(session, args)
         with db.read(session):
             found = service.search_products(session, **args)
             items = _with_stock(found.items)
@@ -58,6 +101,7 @@ class Products(MethodView):
             "page": args["page"],
             "page_size": args["page_size"],
             "total": found.total,
+            "correction": found.correction,
         }
 
     @require(*EDITORS)

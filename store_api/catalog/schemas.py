@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
+from store_api.catalog.gtin import gtin_problem, normalize_gtin
 from store_api.schemas import PageArgsSchema, PageSchema, StrictSchema, sku_field
 
 _MAX_ATTRIBUTES_JSON = 10_000
@@ -19,6 +20,29 @@ def _check_price(value: Decimal) -> None:
 def _check_attributes(value: dict[str, Any]) -> None:
     if len(json.dumps(value)) > _MAX_ATTRIBUTES_JSON:
         raise ValidationError(f"At most {_MAX_ATTRIBUTES_JSON} characters once encoded as JSON.")
+
+
+class GtinField(fields.String):
+    """A barcode as scanned or typed: separators dropped, length and GS1 check digit verified."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        # None never reaches here: marshmallow answers allow_none itself.
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 40:
+            raise ValidationError("A GTIN has 8, 12, 13 or 14 digits.")
+        code = normalize_gtin(text)
+        problem = gtin_problem(code)
+        if problem:
+            raise ValidationError(problem)
+        return code
+
+
+def gtin_field(
+    description: str = "Barcode: GTIN-8, -12 (UPC), -13 (EAN) or -14, check digit verified; "
+    "spaces and dashes are ignored, stored as digits.",
+    **kwargs: Any,
+) -> GtinField:
+    return GtinField(metadata={"description": description, "example": "2000000000008"}, **kwargs)
 
 
 class ProductFieldsSchema(StrictSchema):
@@ -43,6 +67,7 @@ class ProductFieldsSchema(StrictSchema):
     attributes = fields.Dict(
         keys=fields.String(validate=validate.Length(max=100)), validate=_check_attributes
     )
+    gtin = gtin_field(allow_none=True)
     active = fields.Boolean()
     low_stock_threshold = fields.Integer(
         strict=True,
@@ -77,6 +102,7 @@ class StockSummarySchema(Schema):
 
 class ProductSchema(Schema):
     sku = fields.String()
+    gtin = fields.String(allow_none=True)
     name = fields.String()
     description = fields.String()
     brand = fields.String()
@@ -97,6 +123,7 @@ class ProductSchema(Schema):
 
 class ProductQueryArgsSchema(PageArgsSchema):
     q = fields.String(validate=validate.Length(max=200), metadata={"description": "Words to find."})
+    gtin = gtin_field("Exact barcode (GTIN-8/12/13/14); 422 if it is not one.")
     category = fields.String(validate=validate.Length(max=120))
     brand = fields.String(validate=validate.Length(max=120))
     colour = fields.String(validate=validate.Length(max=60))
@@ -104,10 +131,28 @@ class ProductQueryArgsSchema(PageArgsSchema):
         load_default=False, metadata={"description": "Only products with units available."}
     )
     include_inactive = fields.Boolean(load_default=False)
+    boost_in_stock = fields.Boolean(
+        load_default=False,
+        metadata={"description": "With q: among equally relevant products, available ones first."},
+    )
+    sort = fields.String(
+        validate=validate.OneOf(("relevance", "name", "price", "-price")),
+        metadata={
+            "description": "relevance (the default with q), name, price or -price; without q "
+            "the list goes by category and name unless sort says otherwise."
+        },
+    )
 
 
 class ProductPageSchema(PageSchema):
     items = fields.List(fields.Nested(ProductSchema))
+    correction = fields.String(
+        allow_none=True,
+        metadata={
+            "description": 'With q: "did you mean", the query as it was read when a word was '
+            "found only through a typo (e.g. whirpool -> whirlpool); null otherwise."
+        },
+    )
 
 
 class CategorySchema(Schema):

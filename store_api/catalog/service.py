@@ -15,6 +15,7 @@ from store_api.catalog.models import Product
 from store_api.errors import Conflict, ErrorCode, NotFound
 from store_api.events import service as events
 from store_api.events.service import EventType, NewEvent
+from store_api.search import service as search
 from store_api.stock.models import StockLevel
 
 
@@ -22,6 +23,7 @@ def product_payload(product: Product) -> dict[str, Any]:
     """A product as events carry it."""
     return {
         "sku": product.sku,
+        "gtin": product.gtin,
         "name": product.name,
         "brand": product.brand,
         "category": product.category,
@@ -36,6 +38,7 @@ def product_payload(product: Product) -> dict[str, Any]:
 
 
 EDITABLE_FIELDS = (
+    "gtin",
     "name",
     "description",
     "brand",
@@ -55,16 +58,24 @@ def normalize(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _search_text(product: Product) -> str:
-    parts = (product.sku, product.name, product.brand, product.category, product.colour)
-    return normalize(" ".join(p for p in parts if p))
-
-
 def get_product(session: Session, sku: str) -> Product:
     product = session.scalars(select(Product).where(Product.sku == sku)).one_or_none()
     if product is None:
         raise NotFound(ErrorCode.PRODUCT_NOT_FOUND, f"No product with SKU {sku}.", {"sku": sku})
     return product
+
+
+def _check_gtin_free(session: Session, gtin: str | None, sku: str) -> None:
+    """A barcode names one product: refuse one that another SKU already carries."""
+    if gtin is None:
+        return
+    owner = session.scalars(select(Product.sku).where(Product.gtin == gtin)).first()
+    if owner is not None and owner != sku:
+        raise Conflict(
+            ErrorCode.GTIN_ALREADY_EXISTS,
+            f"GTIN {gtin} already belongs to {owner}.",
+            {"gtin": [f"Already used by {owner}."], "sku": owner},
+        )
 
 
 def create_product(
@@ -76,12 +87,13 @@ def create_product(
         raise Conflict(
             ErrorCode.SKU_ALREADY_EXISTS, f"A product with SKU {sku} already exists.", {"sku": sku}
         )
+    _check_gtin_free(session, data.get("gtin"), sku)
     product = Product(sku=sku, created_at=now, updated_at=now)
     for field in EDITABLE_FIELDS:
         if field in data:
             setattr(product, field, data[field])
-    product.search_text = _search_text(product)
     session.add(product)
+    search.index_product(session, product)
     session.flush()
     session.add_all(
         StockLevel(product_id=product.id, location=loc, on_hand=0, reserved=0, updated_at=now)
@@ -101,11 +113,13 @@ def update_product(
 ) -> Product:
     product = get_product(session, sku)
     changed = [f for f in EDITABLE_FIELDS if f in changes and getattr(product, f) != changes[f]]
+    if "gtin" in changed:
+        _check_gtin_free(session, changes["gtin"], sku)
     for field in changed:
         setattr(product, field, changes[field])
     if not changed:
         return product
-    product.search_text = _search_text(product)
+    search.index_product(session, product)
     product.updated_at = now
     session.flush()
     kind = (
@@ -137,25 +151,56 @@ def _spellings(session: Session, column: Any, wanted: str) -> list[str]:
 class SearchResult:
     items: list[Product]
     total: int
+    correction: str | None = None
+
+
+_LIST_ORDERS = {
+    "name": (Product.name, Product.sku),
+    "price": (Product.price, Product.category, Product.name, Product.sku),
+    "-price": (Product.price.desc(), Product.category, Product.name, Product.sku),
+}
 
 
 def search_products(
     session: Session,
     *,
     q: str | None = None,
+    gtin: str | None = None,
     category: str | None = None,
     brand: str | None = None,
     colour: str | None = None,
     include_inactive: bool = False,
     in_stock: bool = False,
+    boost_in_stock: bool = False,
+    sort: str | None = None,
     page: int = 1,
     page_size: int = 20,
 ) -> SearchResult:
-    """Every word of ``q`` must appear in the SKU, name, brand, category or colour."""
+    """Products matching ``q`` best first (see store_api.search), or the catalogue listed.
+
+    ``sort`` (name, price, -price) orders the same matches otherwise; without ``q`` the list
+    goes by category, name and SKU unless ``sort`` says otherwise.
+    """
+    if q and q.strip() and gtin is None:
+        hits = search.search(
+            session,
+            q,
+            category=category,
+            brand=brand,
+            colour=colour,
+            include_inactive=include_inactive,
+            in_stock=in_stock,
+            boost_in_stock=boost_in_stock,
+            sort=sort or "relevance",
+            page=page,
+            page_size=page_size,
+        )
+        rows = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(hits.ids)))}
+        items = [rows[i] for i in hits.ids if i in rows]
+        return SearchResult(items=items, total=hits.total, correction=hits.correction)
     stmt = select(Product)
-    if q:
-        for term in normalize(q).split():
-            stmt = stmt.where(Product.search_text.contains(term, autoescape=True))
+    if gtin is not None:
+        stmt = stmt.where(Product.gtin == gtin)
     for column, wanted in (
         (Product.category, category),
         (Product.brand, brand),
@@ -169,12 +214,11 @@ def search_products(
         in_stock_ids = select(StockLevel.product_id).where(StockLevel.on_hand > StockLevel.reserved)
         stmt = stmt.where(Product.id.in_(in_stock_ids))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = session.scalars(
-        stmt.order_by(Product.category, Product.name, Product.sku)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+    order = _LIST_ORDERS.get(sort or "", (Product.category, Product.name, Product.sku))
+    page_items = session.scalars(
+        stmt.order_by(*order).limit(page_size).offset((page - 1) * page_size)
     ).all()
-    return SearchResult(items=list(items), total=total)
+    return SearchResult(items=list(page_items), total=total)
 
 
 def list_categories(session: Session) -> list[tuple[str, int]]:

@@ -146,12 +146,7 @@ def _invalid(errors: dict[str, Any]) -> BodyError:
 
 
 def _client_ip() -> str:
-    hops: int = current_app.config["ANALYTICS_PROXY_HOPS"]
-    if hops > 0:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
-        if len(forwarded) >= hops and forwarded[-hops]:
-            return forwarded[-hops]
-    return request.remote_addr or ""
+    return context.client_address()
 
 
 def _opted_out() -> bool:

@@ -23,4 +23,5 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("dashboard.overview", _l("Webshop"), ("dashboard.report_page",)),
     NavItem("dashboard.store", _l("In store")),
+    NavItem("dashboard.search_page", _l("Search"), ("dashboard.synonym_edit",)),
 ]

@@ -180,20 +180,24 @@ def _sources(card: Card, rows: list[dict[str, Any]]) -> None:
 
 
 def _site_search(card: Card, rows: list[dict[str, Any]]) -> None:
-    card.highlighted = {
-        index for index, row in enumerate(card.rows) if number(row.get("no_result_searches")) > 0
-    }
-    top = top_rows(rows, "searches", 15)
+    """Webshop visitors' and API searches together; a term that found nothing is red."""
+
+    def total(row: dict[str, Any]) -> float:
+        return number(row.get("searches")) + number(row.get("api_searches"))
+
+    def empty(row: dict[str, Any]) -> float:
+        return number(row.get("no_result_searches")) + number(row.get("api_no_result_searches"))
+
+    card.highlighted = {index for index, row in enumerate(card.rows) if empty(row) > 0}
+    top = sorted(rows, key=lambda r: -total(r))[:15]
+    top = [r for r in top if total(r) > 0]
     if not top:
         return
-    found = [number(r.get("searches")) - number(r.get("no_result_searches")) for r in top]
     config = bar_chart(
         [short(r.get("term"), 30) for r in top],
         [
-            dataset("Searches with results", found, BLUE),
-            dataset(
-                "Searches with no result", [number(r.get("no_result_searches")) for r in top], RED
-            ),
+            dataset("Searches with results", [total(r) - empty(r) for r in top], BLUE),
+            dataset("Searches with no result", [empty(r) for r in top], RED),
         ],
         horizontal=True,
         stacked=True,

@@ -9,17 +9,22 @@ An open stream occupies one gunicorn thread. STREAM_MAX_PER_WORKER caps streams 
 (503 + Retry-After beyond it) and gunicorn.conf.py gives each worker more threads than that,
 so the API always has threads left. A stream ends after STREAM_MAX_SECONDS; the client
 reconnects with Last-Event-ID and loses nothing.
+
+The stream re-checks its key about once a second (one primary-key lookup, in the poll's read
+transaction): once the key is revoked (a tablet revoked by the owner) the stream ends, and the
+client's reconnection gets 401. A tablet's ``last_seen_at`` is refreshed from here too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import select
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store_api import db
-from store_api.auth import ALL_ROLES, require
+from store_api.auth import ALL_ROLES, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import TooManyStreams
 from store_api.events import service
@@ -41,6 +46,7 @@ from store_api.events.schemas import (
     EventStreamQueryArgsSchema,
 )
 from store_api.schemas import ErrorSchema
+from store_api.tablets import service as tablets
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,8 @@ SLOTS = "comptoir_stream_slots"
 # Events written per poll at most; a client catching up gets the next batch without a pause.
 BATCH = 500
 RETRY_MS = 1000
+# How often an open stream checks that its key is still valid (revocation ends it).
+KEY_CHECK_SECONDS = 1.0
 
 
 class StreamSlots:
@@ -147,17 +155,30 @@ def _events(
     skus: Sequence[str],
     pacing: Pacing,
     client: socket.socket | None,
+    key_id: int,
+    clock: Callable[[], dt.datetime],
 ) -> Iterator[bytes]:
     """The response body. Runs after the request context is gone: it only uses its args."""
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         started = last_write = time.monotonic()
+        key_checked = started
         cursor = after
         while True:
+            check_key = time.monotonic() - key_checked >= KEY_CHECK_SECONDS
             try:
                 with db.read(session):
+                    key = tablets.key_state(session, key_id, clock()) if check_key else None
                     page = service.read(session, after=cursor, limit=BATCH, types=types, skus=skus)
                     chunk = b"".join(frame(event) for event in page.events)
+                if key is not None:
+                    if key.revoked:
+                        yield b": key revoked\n\n"
+                        return
+                    key_checked = time.monotonic()
+                    if key.tablet_due_seen:
+                        with db.write(session):
+                            tablets.seen(session, key_id, clock())
             except SQLAlchemyError:
                 # End cleanly; the client retries in RETRY_MS from its Last-Event-ID.
                 log.warning("event stream stopped: database error", exc_info=True)
@@ -229,6 +250,8 @@ class EventStream(MethodView):
                 skus=args["sku"],
                 pacing=Pacing.from_config(app.config),
                 client=_plain_socket(request.environ),
+                key_id=current_caller().key_id,
+                clock=app.extensions["comptoir_clock"],
             )
         except BaseException:
             session.close()

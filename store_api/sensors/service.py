@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from iot_bridge import payloads, topics
 from store_api.sensors.models import DeadLetter, SensorDevice, SeqGap
+
+log = logging.getLogger(__name__)
 
 DEVICE_KIND = {"weight": "shelf", "presence": "zone", "footfall": "door"}
 
@@ -102,6 +105,12 @@ def store_batch(
         except ValueError as exc:  # TopicError and PayloadError
             dead.append(dead_letter(message, str(exc)))
             continue
+        except Exception as exc:
+            # A failure nobody foresaw is this message's, not the batch's: it must never stop
+            # the others (the review found RecursionError and OverflowError here).
+            log.exception("could not read a message on %s; dead-lettered", message.topic)
+            dead.append(dead_letter(message, f"could not read: {type(exc).__name__}: {exc}"))
+            continue
         readings.append((reading, message))
 
     devices = _devices(session, {r.device_id for r, _ in readings})
@@ -127,11 +136,19 @@ def store_batch(
 
 def dead_letter(message: InboundMessage, reason: str) -> DeadLetter:
     return DeadLetter(
-        topic=message.topic[:1024],
-        raw=message.payload,
-        reason=reason[:1000],
+        topic=storable_text(message.topic)[:1024],
+        raw=bytes(message.payload),
+        reason=storable_text(reason)[:1000],
         received_at=message.received_at,
     )
+
+
+def storable_text(value: str) -> str:
+    """The text with what a database would refuse escaped (NUL, lone surrogates): a dead
+    letter must always be writable, whatever the message held."""
+    if payloads.storable(value):
+        return value
+    return value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
 
 
 def _devices(session: Session, ids: set[str]) -> dict[str, SensorDevice]:

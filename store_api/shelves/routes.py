@@ -12,6 +12,7 @@ from store_api import context, db
 from store_api.auth import current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
+from store_api.idempotency import idempotent
 from store_api.keys.models import Role
 from store_api.shelves import service
 from store_api.shelves.models import HelpAlert, Lane, ShelfDiscrepancy
@@ -44,6 +45,8 @@ _ID = "int(max=2147483647)"
 # Footfall next to sales is the owner's view of the shop; sellers look after the devices too.
 REPORT_READERS = (Role.OWNER,)
 DEVICE_READERS = (Role.OWNER, Role.SELLER)
+# Sellers see what to count (the tablet's tasks); looking into it and resolving is the owner's.
+DISCREPANCY_READERS = (Role.OWNER, Role.SELLER)
 
 sensors_blp = Blueprint(
     "sensors",
@@ -120,7 +123,7 @@ class LaneByName(MethodView):
             )
 
 
-def alert_out(alert: HelpAlert) -> dict[str, Any]:
+def alert_out(alert: HelpAlert, product_name: str | None = None) -> dict[str, Any]:
     response = (
         (alert.acknowledged_at - alert.raised_at).total_seconds()
         if alert.acknowledged_at is not None
@@ -133,6 +136,7 @@ def alert_out(alert: HelpAlert) -> dict[str, Any]:
         "shelf": alert.shelf,
         "lane": alert.lane,
         "sku": alert.sku,
+        "product_name": product_name,
         "dwell_s": alert.dwell_s,
         "raised_at": alert.raised_at,
         "acknowledged_at": alert.acknowledged_at,
@@ -151,12 +155,15 @@ class Alerts(MethodView):
         """Help alerts, newest first, with their timings (``?status=open|escalated|...``)."""
         session = db.get_session()
         with db.read(session):
-            return [alert_out(a) for a in service.list_alerts(session, _store(), **args)]
+            alerts = service.list_alerts(session, _store(), **args)
+            names = service.product_names(session, (a.sku for a in alerts))
+            return [alert_out(a, names.get(a.sku or "")) for a in alerts]
 
 
 @alerts_blp.route(f"/alerts/<{_ID}:alert_id>/ack")
 class AlertAck(MethodView):
     @require(*HELPERS)
+    @idempotent
     @alerts_blp.response(200, AlertSchema)
     def post(self, alert_id: int) -> dict[str, Any]:
         """I'm going: the first acknowledgement is kept (who, when); repeating it is harmless."""
@@ -165,7 +172,8 @@ class AlertAck(MethodView):
             alert = service.acknowledge(
                 session, _store(), alert_id, current_caller().name, context.now()
             )
-            return alert_out(alert)
+            names = service.product_names(session, [alert.sku])
+            return alert_out(alert, names.get(alert.sku or ""))
 
 
 @sensors_blp.route("/footfall")
@@ -224,7 +232,7 @@ def discrepancy_out(found: ShelfDiscrepancy) -> dict[str, Any]:
 
 @sensors_blp.route("/discrepancies")
 class Discrepancies(MethodView):
-    @require(*REPORT_READERS)
+    @require(*DISCREPANCY_READERS)
     @sensors_blp.arguments(DiscrepancyQueryArgsSchema, location="query")
     @sensors_blp.response(200, DiscrepancySchema(many=True))
     def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -57,6 +57,9 @@ class AlertSchema(Schema):
     shelf = fields.String()
     lane = fields.String()
     sku = fields.String(allow_none=True)
+    product_name = fields.String(
+        allow_none=True, metadata={"description": "The product the customer looked at."}
+    )
     dwell_s = fields.Float(metadata={"description": "How long the customer had waited."})
     raised_at = fields.AwareDateTime()
     acknowledged_at = fields.AwareDateTime(allow_none=True)

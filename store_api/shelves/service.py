@@ -486,6 +486,15 @@ def escalate_due(
     return [Notice(store, {"type": EventType.HELP_ESCALATED.value, **alert_dict(a)}) for a in due]
 
 
+def product_names(session: Session, skus: Iterable[str | None]) -> dict[str, str]:
+    """The names of the products alerts are about (one query for a list)."""
+    wanted = sorted({sku for sku in skus if sku})
+    if not wanted:
+        return {}
+    rows = session.execute(select(Product.sku, Product.name).where(Product.sku.in_(wanted)))
+    return {sku: name for sku, name in rows}
+
+
 def list_alerts(
     session: Session, store: str, *, status: str | None = None, limit: int = 100
 ) -> list[HelpAlert]:

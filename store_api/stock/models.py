@@ -109,6 +109,8 @@ class Reservation(Base):
         Index("ix_reservations_product_status_expires", "product_id", "status", "expires_at"),
         Index("ix_reservations_status_expires", "status", "expires_at"),
         Index("ix_reservations_recommendation_id", "recommendation_id"),
+        # "My holds" on a tablet: ?mine=true.
+        Index("ix_reservations_created_by_key_status", "created_by_key_id", "status"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -121,6 +123,8 @@ class Reservation(Base):
     status: Mapped[str] = mapped_column(String(16), default=ReservationStatus.ACTIVE.value)
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(120))
+    # The API key that made the hold (None for holds made by the system or before 0011).
+    created_by_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     expires_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

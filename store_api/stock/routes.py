@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from flask.views import MethodView
+from sqlalchemy.orm import Session
 
 from store_api import context, db
 from store_api.auth import ALL_ROLES, Caller, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
+from store_api.idempotency import idempotent
 from store_api.keys.models import Role
 from store_api.stock import service
 from store_api.stock.models import Channel, Reservation
@@ -71,6 +74,7 @@ class StockBySku(MethodView):
 @blp.route("/stock/adjustments")
 class Adjustments(MethodView):
     @require(*STOCK_KEEPERS)
+    @idempotent
     @blp.arguments(AdjustmentSchema)
     @blp.response(201, ProductStockSchema)
     def post(self, data: dict[str, Any]) -> service.ProductStock:
@@ -95,6 +99,7 @@ class Adjustments(MethodView):
 @blp.route("/stock/<string:sku>/locations/<string:location>")
 class StockCount(MethodView):
     @require(*STOCK_KEEPERS)
+    @idempotent
     @blp.arguments(CountSchema)
     @blp.response(200, LocationStockSchema)
     def put(self, data: dict[str, Any], sku: str, location: str) -> service.LocationStock:
@@ -154,17 +159,37 @@ def _channel_for(caller: Caller, requested: str | None) -> str:
     return own
 
 
+_RESERVATION_FIELDS = tuple(name for name in ReservationSchema().fields if name != "product_name")
+
+
+def _out(session: Session, reservations: Sequence[Reservation]) -> list[dict[str, Any]]:
+    """Holds as the API shows them: with the product's name (one query for all of them)."""
+    names = service.product_names(session, {r.product_id for r in reservations})
+    return [
+        {
+            **{name: getattr(r, name) for name in _RESERVATION_FIELDS},
+            "product_name": names.get(r.product_id),
+        }
+        for r in reservations
+    ]
+
+
+def _one(session: Session, reservation: Reservation) -> dict[str, Any]:
+    return _out(session, [reservation])[0]
+
+
 @reservations_blp.route("/reservations")
 class Reservations(MethodView):
     @require(*RESERVERS)
+    @idempotent
     @reservations_blp.arguments(ReservationCreateSchema)
     @reservations_blp.response(201, ReservationSchema)
-    def post(self, data: dict[str, Any]) -> Reservation:
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Hold units now. 409 insufficient_stock says how many are available."""
         caller = current_caller()
         session = db.get_session()
         with db.write(session):
-            return service.reserve(
+            made = service.reserve(
                 session,
                 sku=data["sku"],
                 quantity=data["quantity"],
@@ -176,13 +201,16 @@ class Reservations(MethodView):
                 now=context.now(),
                 policy=context.policy(),
                 recommendation_id=data.get("recommendation_id"),
+                created_by_key_id=caller.key_id,
             )
+            return _one(session, made)
 
     @require(*RESERVERS)
     @reservations_blp.arguments(ReservationQueryArgsSchema, location="query")
     @reservations_blp.response(200, ReservationPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List reservations, newest first (sellers and the webshop see their channel)."""
+        """List reservations, newest first (sellers and the webshop see their channel);
+        ``mine=true``: only those made with the calling key (a tablet's own holds)."""
         caller = current_caller()
         channel = caller.own_channel or args.get("channel")
         session = db.get_session()
@@ -194,9 +222,11 @@ class Reservations(MethodView):
                 channel=channel,
                 limit=args["page_size"],
                 offset=(args["page"] - 1) * args["page_size"],
+                created_by_key_id=caller.key_id if args["mine"] else None,
             )
+            listed = _out(session, items)
         return {
-            "items": items,
+            "items": listed,
             "page": args["page"],
             "page_size": args["page_size"],
             "total": total,
@@ -207,22 +237,23 @@ class Reservations(MethodView):
 class ReservationById(MethodView):
     @require(*RESERVERS)
     @reservations_blp.response(200, ReservationSchema)
-    def get(self, reservation_id: uuid.UUID) -> Reservation:
+    def get(self, reservation_id: uuid.UUID) -> dict[str, Any]:
         """Read one reservation."""
         session = db.get_session()
         with db.read(session):
             reservation = service.get_reservation(session, reservation_id)
             service.check_channel(reservation, current_caller().channels)
-            return reservation
+            return _one(session, reservation)
 
     @require(*RESERVERS)
+    @idempotent
     @reservations_blp.response(200, ReservationSchema)
-    def delete(self, reservation_id: uuid.UUID) -> Reservation:
+    def delete(self, reservation_id: uuid.UUID) -> dict[str, Any]:
         """Release: the units are available again at once."""
         session = db.get_session()
         caller = current_caller()
         with db.write(session):
-            return service.release(
+            released = service.release(
                 session,
                 reservation_id,
                 actor=caller.name,
@@ -230,18 +261,20 @@ class ReservationById(MethodView):
                 policy=context.policy(),
                 channels=caller.channels,
             )
+            return _one(session, released)
 
 
 @reservations_blp.route("/reservations/<uuid:reservation_id>/extend")
 class ReservationExtend(MethodView):
     @require(*RESERVERS)
+    @idempotent
     @reservations_blp.arguments(ReservationExtendSchema)
     @reservations_blp.response(200, ReservationSchema)
-    def post(self, data: dict[str, Any], reservation_id: uuid.UUID) -> Reservation:
+    def post(self, data: dict[str, Any], reservation_id: uuid.UUID) -> dict[str, Any]:
         """Hold longer: ttl_seconds from now, or the channel's default."""
         session = db.get_session()
         with db.write(session):
-            return service.extend(
+            extended = service.extend(
                 session,
                 reservation_id,
                 ttl_seconds=data.get("ttl_seconds"),
@@ -249,18 +282,20 @@ class ReservationExtend(MethodView):
                 policy=context.policy(),
                 channels=current_caller().channels,
             )
+            return _one(session, extended)
 
 
 @reservations_blp.route("/reservations/<uuid:reservation_id>/commit")
 class ReservationCommit(MethodView):
     @require(*RESERVERS)
+    @idempotent
     @reservations_blp.arguments(ReservationCommitSchema)
     @reservations_blp.response(200, ReservationSchema)
-    def post(self, data: dict[str, Any], reservation_id: uuid.UUID) -> Reservation:
+    def post(self, data: dict[str, Any], reservation_id: uuid.UUID) -> dict[str, Any]:
         """The sale happened: on_hand and reserved both go down."""
         session = db.get_session()
         with db.write(session):
-            return service.commit_reservation(
+            committed = service.commit_reservation(
                 session,
                 reservation_id,
                 actor=current_caller().name,
@@ -269,3 +304,4 @@ class ReservationCommit(MethodView):
                 policy=context.policy(),
                 channels=current_caller().channels,
             )
+            return _one(session, committed)

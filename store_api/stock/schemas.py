@@ -127,12 +127,13 @@ class ReservationCommitSchema(StrictSchema):
 class ReservationSchema(Schema):
     id = fields.UUID()
     sku = fields.String()
+    product_name = fields.String(metadata={"description": "The product's name, for display."})
     quantity = fields.Integer()
     location = fields.String()
     channel = fields.String()
     status = fields.String()
     note = fields.String(allow_none=True)
-    created_by = fields.String()
+    created_by = fields.String(metadata={"description": "Name of the key that made the hold."})
     expires_at = fields.DateTime()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -144,6 +145,10 @@ class ReservationSchema(Schema):
 
 class ReservationQueryArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf([s.value for s in ReservationStatus]))
+    mine = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: only the holds made with the calling key (a tablet's)."},
+    )
     sku = sku_field()
     channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
 

@@ -551,11 +551,13 @@ def reserve(
     now: dt.datetime,
     policy: StockPolicy,
     recommendation_id: uuid.UUID | None = None,
+    created_by_key_id: int | None = None,
 ) -> Reservation:
     """Hold ``quantity`` units at one location: four statements when stock is there.
 
     ``recommendation_id``: the recommendation answer that led to it (stored with the hold, so
-    the sale is credited to the suggestion; no extra statement).
+    the sale is credited to the suggestion; no extra statement). ``created_by_key_id``: the
+    API key that asked (a tablet lists its own holds with it).
 
     Expired holds of the product are released lazily when they stand in the way: if the
     first attempt finds too few units, they are released and the reservation is retried.
@@ -586,6 +588,7 @@ def reserve(
         "status": ReservationStatus.ACTIVE.value,
         "note": note,
         "created_by": actor,
+        "created_by_key_id": created_by_key_id,
         "expires_at": expires_at,
         "created_at": now,
         "updated_at": now,
@@ -687,8 +690,11 @@ def list_reservations(
     channel: str | None,
     limit: int,
     offset: int,
+    created_by_key_id: int | None = None,
 ) -> tuple[list[Reservation], int]:
     stmt = select(Reservation)
+    if created_by_key_id is not None:
+        stmt = stmt.where(Reservation.created_by_key_id == created_by_key_id)
     if status:
         stmt = stmt.where(Reservation.status == status)
     if sku:
@@ -702,6 +708,16 @@ def list_reservations(
         .offset(offset)
     ).all()
     return list(items), total
+
+
+def product_names(session: Session, product_ids: Collection[int]) -> dict[int, str]:
+    """Names to show next to holds (one query for a whole page)."""
+    if not product_ids:
+        return {}
+    rows = session.execute(
+        select(Product.id, Product.name).where(Product.id.in_(sorted(set(product_ids))))
+    )
+    return {pid: name for pid, name in rows}
 
 
 def extend(
