@@ -28,16 +28,17 @@ migrate: $(STAMP) ## Apply the database migrations (COMPTOIR_DATABASE_URL, defau
 	$(FLASK) db upgrade
 
 .PHONY: seed
-seed: migrate ## Load the demo shop, its sales history, webshop browsing and shelf planogram (once), train the recommender, print fresh demo API keys
+seed: migrate ## Load the demo shop, its sales history, webshop browsing and shelf planogram (once), train the recommender, print fresh demo API keys and a tablet pairing code
 	$(FLASK) seed --no-keys
 	$(FLASK) seed-sales
 	$(FLASK) seed-browsing
 	$(FLASK) seed-planogram
 	$(FLASK) recommender train
 	$(FLASK) keys demo
+	$(FLASK) tablets pair-code
 
 .PHONY: run
-run: seed ## Install, migrate, seed and serve the demo shop on http://127.0.0.1:8000 (Ctrl-C stops all)
+run: seed ## Install, migrate, seed and serve the demo shop on http://127.0.0.1:8000 (Ctrl-C stops all; pair a tablet with the printed URL)
 	@echo "Serving Comptoir on http://$${COMPTOIR_BIND:-127.0.0.1:8000}  (API docs: /api/docs)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
@@ -74,6 +75,8 @@ bench: $(STAMP) ## Benchmarks: throughput vs a no-op endpoint and SQL statements
 	$(BIN)/python -m bench.analytics
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.tablet_app
+	$(BIN)/python -m bench.tablet_hold
+	$(BIN)/python -m bench.feeds
 
 .PHONY: openapi
 openapi: $(STAMP) ## Write the OpenAPI document to openapi.json

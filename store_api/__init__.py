@@ -68,6 +68,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 def _register_blueprints(api: Api) -> None:
     from store_api.analytics.routes import blp as analytics_blp
     from store_api.catalog.routes import blp as catalog_blp
+    from store_api.catalog.sheet_routes import blp as sheets_blp
     from store_api.clickstream.routes import blp as clickstream_blp
     from store_api.events.routes import blp as events_blp
     from store_api.events.stream import blp as stream_blp
@@ -78,6 +79,7 @@ def _register_blueprints(api: Api) -> None:
     from store_api.shelves.routes import blp as lanes_blp
     from store_api.stock.routes import blp as stock_blp
     from store_api.stock.routes import reservations_blp
+    from store_api.suppliers.routes import blp as suppliers_blp
     from store_api.system.routes import blp as system_blp
     from store_api.tablets.routes import blp as tablets_blp
     from store_api.webhooks.routes import blp as webhooks_blp
@@ -99,5 +101,7 @@ def _register_blueprints(api: Api) -> None:
         clickstream_blp,
         analytics_blp,
         tablets_blp,
+        suppliers_blp,
+        sheets_blp,
     ):
         api.register_blueprint(blueprint)

@@ -20,6 +20,7 @@ from store_api.catalog import importer
 from store_api.catalog import service as catalog
 from store_api.clickstream.seed import seed_browsing
 from store_api.errors import DomainError
+from store_api.feeds.cli import feeds_cli
 from store_api.keys import service as keys
 from store_api.keys.models import Role
 from store_api.recommendations.cli import recommender_cli, seed_sales
@@ -309,5 +310,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_browsing)
     app.cli.add_command(tablets_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(feeds_cli)
     app.cli.add_command(backup)
     app.cli.add_command(restore)

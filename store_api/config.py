@@ -60,6 +60,15 @@ DEFAULTS: dict[str, Any] = {
     "PAIRING_ATTEMPTS_OVERALL": 50,
     "PAIRING_WINDOW_SECONDS": 600,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Supplier feeds (docs/suppliers.md): the largest file accepted (upload or inbox), where
+    # `flask feeds pull` looks for files (one folder per supplier code; empty means
+    # <instance>/inbox), and the webshop's product page address for the Merchant Center feed
+    # and the JSON-LD ({sku} is replaced).
+    "FEEDS_MAX_BYTES": 20 * 1000 * 1000,
+    "FEEDS_INBOX_DIR": "",
+    "FEEDS_PULL_SECONDS": 60,
+    "WEBSHOP_PRODUCT_URL": "https://shop.example/p/{sku}",
+    "WEBSHOP_NAME": "Comptoir",
     # API searches are counted in memory and written for the Site search report this often.
     "SEARCH_STATS_FLUSH_SECONDS": 5.0,
     # Webhook delivery (flask webhooks deliver).
@@ -77,6 +86,8 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_HEARTBEAT_SECONDS": 15.0,
     # A stream ends after this long; the client reconnects with Last-Event-ID, losing nothing.
     "STREAM_MAX_SECONDS": 300.0,
+    # An open stream re-checks its key this often: a revoked tablet's stream ends within it.
+    "STREAM_KEY_CHECK_SECONDS": 1.0,
     # Open streams per gunicorn worker; beyond it, 503 with Retry-After (keeps threads for the API).
     "STREAM_MAX_PER_WORKER": 8,
     # Trained recommender artifacts; empty means "<instance>/recommender".

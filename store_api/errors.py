@@ -60,6 +60,19 @@ class ErrorCode(enum.StrEnum):
     TABLET_NAME_TAKEN = "tablet_name_taken"
     INVALID_PAIRING_CODE = "invalid_pairing_code"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
+    # suppliers and feeds
+    SUPPLIER_NOT_FOUND = "supplier_not_found"
+    SUPPLIER_ALREADY_EXISTS = "supplier_already_exists"
+    FEED_NOT_FOUND = "feed_not_found"
+    FEED_NOT_APPLICABLE = "feed_not_applicable"
+    FEED_STALE = "feed_stale"
+    FEED_HAS_REJECTED_LINES = "feed_has_rejected_lines"
+    FEED_TOO_LARGE = "feed_too_large"
+    # product sheets
+    SHEET_INCOMPLETE = "sheet_incomplete"
+    SHEET_WRONG_STATE = "sheet_wrong_state"
+    PRODUCT_NOT_PUBLISHED = "product_not_published"
+    INVALID_TEMPLATE = "invalid_template"
 
 
 class DomainError(Exception):

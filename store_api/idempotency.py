@@ -21,10 +21,11 @@ Semantics (the same as ``POST /api/v1/orders``, and Stripe's):
 * The same key with another method, path or body: 422 ``idempotency_key_reused``.
 * Other answers (401, 403, 404, 422, 5xx) are not kept: the request may be sent again.
 
-Concurrent duplicates: the key row is inserted first, before the view runs. On SQLite the
-write transaction is exclusive, so the second request waits and then finds the kept answer.
-On PostgreSQL its insert waits on the unique index until the first commits, then fails; the
-second request then reads and replays the first one's answer. Kept answers are purged after
+Concurrent duplicates: the key row is inserted first (``ON CONFLICT DO NOTHING``), before the
+view runs. On SQLite the write transaction is exclusive, so the second request waits and then
+finds the kept answer. On PostgreSQL its insert waits on the unique index until the first
+commits, then inserts nothing; the second request then reads and replays the first one's
+answer. Kept answers are purged after
 ``IDEMPOTENCY_RETENTION_SECONDS`` (24 h) by the expiry sweeper.
 """
 
@@ -40,9 +41,19 @@ from typing import Any, TypeVar
 
 from flask import Response, g, make_response, request
 from flask_smorest import Blueprint as SmorestBlueprint
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, delete
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    update,
+)
 from sqlalchemy import select as sql_select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store_api import context, db
@@ -55,6 +66,8 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # A placeholder status while the request runs; never committed (see idempotent()).
 _RUNNING = 0
+# The claim is never loaded as an object: plain UPDATE/DELETE, nothing to synchronise.
+_NO_SYNC = {"synchronize_session": False}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,21 +188,14 @@ def idempotent(view: F) -> F:
             raise RuntimeError("@idempotent must sit under @require (it scopes keys per caller)")
         method, path, body_hash = request.method, request.path, _fingerprint()
         session = db.get_session()
-        try:
-            with db.write(session):
+        with db.write(session):
+            claim_id = _claim(session, caller.key_id, key, method, path, body_hash)
+            if claim_id is None:
                 stored = find(session, caller.key_id, key)
-                if stored is not None:
-                    check_same_request(stored, method, path, body_hash)
-                    return _replay(stored)
-                return _run(session, view, args, kwargs, caller.key_id, key, body_hash)
-        except IntegrityError:
-            # PostgreSQL: a concurrent request with this key committed first; answer as it did.
-            with db.read(session):
-                stored = find(session, caller.key_id, key)
-            if stored is None:
-                raise
-            check_same_request(stored, method, path, body_hash)
-            return _replay(stored)
+                assert stored is not None and stored.status != _RUNNING  # committed answers only
+                check_same_request(stored, method, path, body_hash)
+                return _replay(stored)
+            return _run(session, view, args, kwargs, claim_id)
 
     doc = SmorestBlueprint.doc(
         parameters=[
@@ -207,28 +213,43 @@ def idempotent(view: F) -> F:
     return doc(wrapper)
 
 
+def _claim(
+    session: Session, client_key_id: int, key: str, method: str, path: str, body_hash: str
+) -> int | None:
+    """Insert the key's row, or return None if the key is already there (then replay it).
+
+    One statement: ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``. On PostgreSQL, when a
+    concurrent request holds the same key uncommitted, the insert waits for it to finish; if it
+    committed, nothing is inserted and its answer is read next (read committed).
+    """
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(IdempotentRequest)
+        .values(
+            client_key_id=client_key_id,
+            idempotency_key=key,
+            method=method,
+            path=path,
+            request_hash=body_hash,
+            status=_RUNNING,
+            response_body="",
+            created_at=context.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["client_key_id", "idempotency_key"])
+        .returning(IdempotentRequest.id)
+    )
+    claim_id: int | None = session.execute(statement).scalar_one_or_none()
+    return claim_id
+
+
 def _run(
     session: Session,
     view: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
-    client_key_id: int,
-    key: str,
-    body_hash: str,
+    claim_id: int,
 ) -> Response:
-    """Claim the key, run the view (its write is a savepoint inside ours), keep the answer."""
-    claim = IdempotentRequest(
-        client_key_id=client_key_id,
-        idempotency_key=key,
-        method=request.method,
-        path=request.path,
-        request_hash=body_hash,
-        status=_RUNNING,
-        response_body="",
-        created_at=context.now(),
-    )
-    session.add(claim)
-    session.flush()  # PostgreSQL: a concurrent duplicate waits here until we commit
+    """Run the view (its write is a savepoint inside ours) and keep its answer with the key."""
     try:
         response = make_response(view(*args, **kwargs))
     except DomainError as error:
@@ -236,9 +257,14 @@ def _run(
             raise  # not kept: the whole transaction, claim included, rolls back
         body = envelope_body(error.code, error.status, error.message, error.errors)
         response = make_response(body, error.status, error.headers)
+    mine = IdempotentRequest.id == claim_id
     if not kept(response.status_code):
-        session.delete(claim)
+        session.execute(delete(IdempotentRequest).where(mine), execution_options=_NO_SYNC)
         return response
-    claim.status = response.status_code
-    claim.response_body = response.get_data(as_text=True)
+    session.execute(
+        update(IdempotentRequest)
+        .where(mine)
+        .values(status=response.status_code, response_body=response.get_data(as_text=True)),
+        execution_options=_NO_SYNC,
+    )
     return response

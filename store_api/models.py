@@ -13,7 +13,7 @@ from store_api.analytics.models import (
     VisitSearch,
     VisitSwap,
 )
-from store_api.catalog.models import Product
+from store_api.catalog.models import CategorySheet, Product, ProductSheet
 from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
 from store_api.events.models import Event, EventCounter
 from store_api.idempotency import IdempotentRequest
@@ -33,11 +33,13 @@ from store_api.shelves.models import (
     Zone,
 )
 from store_api.stock.models import Reservation, StockLevel, StockMovement
+from store_api.suppliers.models import FeedImport, Supplier, SupplierOffer
 from store_api.tablets.models import PairingAttempt, PairingCode, Tablet
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiKey",
+    "CategorySheet",
     "ClickEvent",
     "DailyFee",
     "DailyProduct",
@@ -48,6 +50,7 @@ __all__ = [
     "DiscrepancyFeed",
     "Event",
     "EventCounter",
+    "FeedImport",
     "HelpAlert",
     "IdempotentRequest",
     "LabelFeed",
@@ -58,6 +61,7 @@ __all__ = [
     "PairingAttempt",
     "PairingCode",
     "Product",
+    "ProductSheet",
     "PurchaseTime",
     "RecommendationEvent",
     "Reservation",
@@ -71,6 +75,8 @@ __all__ = [
     "ShelfMovement",
     "StockLevel",
     "StockMovement",
+    "Supplier",
+    "SupplierOffer",
     "Synonym",
     "Tablet",
     "Visit",

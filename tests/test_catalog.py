@@ -77,6 +77,7 @@ def test_an_owner_creates_a_product_with_empty_stock(
         "currency": "EUR",
         "active": True,
         "low_stock_threshold": None,
+        "mpn": None,
         "created_at": clock().isoformat(),
         "updated_at": clock().isoformat(),
         "stock": NO_STOCK,

@@ -9,6 +9,7 @@ and the database is left exactly as it was; a missing, malformed, unknown or rev
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
 from collections.abc import Callable
@@ -20,9 +21,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from store_api import db
+from store_api.catalog import sheets
 from store_api.db import Base
+from store_api.feeds import service as feeds
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from store_api.orders import service as orders
@@ -30,6 +35,7 @@ from store_api.search import service as search
 from store_api.shelves import service as shelves
 from store_api.stock import service as stock
 from store_api.stock.models import Channel
+from store_api.suppliers import service as suppliers
 from store_api.tablets import service as tablets
 from store_api.tablets.routes import pairing_secret
 from store_api.webhooks import service as webhooks
@@ -127,6 +133,28 @@ EXPECTED: dict[Endpoint, frozenset[Role]] = {
     ("POST", "/api/v1/tablets/pair"): ANYONE,
     ("GET", "/api/v1/tablets"): OWNER,
     ("DELETE", "/api/v1/tablets/{tablet_id}"): OWNER,
+    # Suppliers, purchase prices and what the catalog takes from them: the owner's business.
+    ("GET", "/api/v1/suppliers"): OWNER,
+    ("POST", "/api/v1/suppliers"): OWNER,
+    ("GET", "/api/v1/suppliers/{code}"): OWNER,
+    ("PATCH", "/api/v1/suppliers/{code}"): OWNER,
+    ("GET", "/api/v1/supplier-offers"): OWNER,
+    ("GET", "/api/v1/suppliers/{code}/feeds"): OWNER,
+    ("POST", "/api/v1/suppliers/{code}/feeds"): OWNER,
+    ("GET", "/api/v1/feeds/{feed_id}"): OWNER,
+    ("POST", "/api/v1/feeds/{feed_id}/apply"): OWNER,
+    # Sheets and publishing decide what the webshop shows: the owner.
+    ("GET", "/api/v1/sheets"): OWNER,
+    ("GET", "/api/v1/sheets/{sku}"): OWNER,
+    ("POST", "/api/v1/sheets/{sku}/ready"): OWNER,
+    ("POST", "/api/v1/sheets/{sku}/draft"): OWNER,
+    ("POST", "/api/v1/sheets/{sku}/publish"): OWNER,
+    ("POST", "/api/v1/sheets/{sku}/unpublish"): OWNER,
+    ("GET", "/api/v1/sheet-rules"): OWNER,
+    ("PUT", "/api/v1/sheet-rules/{category}"): OWNER,
+    # What is published is public product data: any client reads it (the webshop pulls it).
+    ("GET", "/api/v1/products/{sku}/jsonld"): ANYONE,
+    ("GET", "/api/v1/channels/merchant-feed"): ANYONE,
 }
 
 # Endpoints that also work without any key (a missing header is not a 401).
@@ -137,6 +165,17 @@ PUBLIC: frozenset[Endpoint] = frozenset(
 SKU = "LL-8KG"
 UNITS = {"floor": 5, "backroom": 3}
 ORDER_BODY = {"lines": [{"sku": SKU, "quantity": 1}]}
+FEED_CSV = b"ref;name;price\nDR-1;Hotte aspirante 60 cm;189,00\n"
+FEED_BOUNDARY, FEED_UPLOAD = encode_multipart(
+    {"file": FileStorage(io.BytesIO(FEED_CSV), "tarif.csv")}
+)
+# Sheets of the test product: what the request needs it to be in before.
+SHEET_BEFORE = {
+    "ready": [],
+    "draft": ["ready"],
+    "publish": ["ready"],
+    "unpublish": ["ready", "publish"],
+}
 
 
 @dataclass(frozen=True)
@@ -148,6 +187,8 @@ class Call:
     query: str = ""
     json: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # A raw body (a multipart file upload) instead of JSON.
+    body: bytes | None = None
 
 
 CALLS: dict[Endpoint, Call] = {
@@ -276,6 +317,34 @@ CALLS: dict[Endpoint, Call] = {
     ),
     ("GET", "/api/v1/tablets"): Call(200, writes=False),
     ("DELETE", "/api/v1/tablets/{tablet_id}"): Call(200, writes=True),
+    ("GET", "/api/v1/suppliers"): Call(200, writes=False),
+    ("POST", "/api/v1/suppliers"): Call(
+        201, writes=True, json={"code": "ELECDIS", "name": "Elecdis"}
+    ),
+    ("GET", "/api/v1/suppliers/{code}"): Call(200, writes=False),
+    ("PATCH", "/api/v1/suppliers/{code}"): Call(200, writes=True, json={"default_lead_days": 5}),
+    ("GET", "/api/v1/supplier-offers"): Call(200, writes=False, query="?supplier=DISTRILEC"),
+    ("GET", "/api/v1/suppliers/{code}/feeds"): Call(200, writes=False),
+    ("POST", "/api/v1/suppliers/{code}/feeds"): Call(
+        201,
+        writes=True,
+        body=FEED_UPLOAD,
+        headers={"Content-Type": f"multipart/form-data; boundary={FEED_BOUNDARY}"},
+    ),
+    ("GET", "/api/v1/feeds/{feed_id}"): Call(200, writes=False, query="?kind=new"),
+    ("POST", "/api/v1/feeds/{feed_id}/apply"): Call(200, writes=True, json={}),
+    ("GET", "/api/v1/sheets"): Call(200, writes=False, query="?incomplete=true"),
+    ("GET", "/api/v1/sheets/{sku}"): Call(200, writes=False),
+    ("POST", "/api/v1/sheets/{sku}/ready"): Call(200, writes=True),
+    ("POST", "/api/v1/sheets/{sku}/draft"): Call(200, writes=True),
+    ("POST", "/api/v1/sheets/{sku}/publish"): Call(200, writes=True),
+    ("POST", "/api/v1/sheets/{sku}/unpublish"): Call(200, writes=True),
+    ("GET", "/api/v1/sheet-rules"): Call(200, writes=False),
+    ("PUT", "/api/v1/sheet-rules/{category}"): Call(
+        200, writes=True, json={"required": {"webshop": ["name", "price", "brand"]}}
+    ),
+    ("GET", "/api/v1/products/{sku}/jsonld"): Call(200, writes=False),
+    ("GET", "/api/v1/channels/merchant-feed"): Call(200, writes=False),
 }
 
 # A seller acts on store reservations, the webshop on web ones; the others may act on both.
@@ -358,6 +427,11 @@ def _open_shop(
         values["tablet_id"] = _pair_tablet(app, clock)
     if "{synonym_id}" in template:
         values["synonym_id"] = _add_synonym(app, clock)
+    if "{code}" in template or "{feed_id}" in template:
+        values["code"], values["feed_id"] = _feed_dry_run(app, clock)
+    if template.startswith(("/api/v1/sheet", "/api/v1/products/{sku}/jsonld")):
+        values["category"] = "Lave-linge"
+        _prepare_sheet(app, clock, template)
     return values
 
 
@@ -397,6 +471,34 @@ def _add_synonym(app: Flask, clock: FrozenClock) -> int:
         synonym_id = synonym.id
     session.close()
     return synonym_id
+
+
+def _feed_dry_run(app: Flask, clock: FrozenClock) -> tuple[str, int]:
+    session = db.new_session(app)
+    with db.write(session):
+        suppliers.create_supplier(session, {"code": "DISTRILEC", "name": "Distrilec"}, now=clock())
+        record = feeds.dry_run(
+            session, "DISTRILEC", FEED_CSV, "tarif.csv", actor="test", now=clock(), max_bytes=10**6
+        )
+        ids = "DISTRILEC", record.id
+    session.close()
+    return ids
+
+
+def _prepare_sheet(app: Flask, clock: FrozenClock, template: str) -> None:
+    """The test product's category asks only for what it has; its sheet in the state needed."""
+    action = template.rsplit("/", 1)[1]
+    steps = ["ready", "publish"] if action == "jsonld" else SHEET_BEFORE.get(action, [])
+    verbs = {"ready": sheets.mark_ready, "publish": sheets.publish}
+    session = db.new_session(app)
+    with db.write(session):
+        sheets.save_rule(
+            session, "Lave-linge", required={"webshop": ["name", "price"]}, template="",
+            google_category="", now=clock(),
+        )  # fmt: skip
+        for step in steps:
+            verbs[step](session, SKU, actor="test", now=clock())
+    session.close()
 
 
 def _raise_discrepancy(app: Flask, clock: FrozenClock) -> int:
@@ -486,6 +588,8 @@ def _send(
     if authorization is not None:
         headers["Authorization"] = authorization
     url = template.format(**values) + call.query
+    if call.body is not None:
+        return client.open(url, method=method, data=call.body, headers=headers)
     body = call.json
     if body is not None:
         body = {k: v.format(**values) if isinstance(v, str) else v for k, v in body.items()}

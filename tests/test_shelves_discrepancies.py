@@ -275,11 +275,23 @@ def test_the_owner_lists_filters_and_resolves_discrepancies(
     assert bad.status_code == 422 and "status" in str(bad.get_json()["errors"])
 
 
-@pytest.mark.parametrize("role", [Role.SELLER, Role.DEVICE, Role.WEBSHOP])
-def test_discrepancies_are_the_owners(client: FlaskClient, keys: Keys, role: Role) -> None:
+@pytest.mark.parametrize("role", [Role.DEVICE, Role.WEBSHOP])
+def test_discrepancies_are_the_shops_own(client: FlaskClient, keys: Keys, role: Role) -> None:
     response = client.get("/api/v1/discrepancies", headers=keys.headers(role))
 
     assert response.status_code == 403
+
+
+def test_sellers_read_the_discrepancies_to_count_but_only_the_owner_resolves(
+    client: FlaskClient, keys: Keys
+) -> None:
+    listed = client.get("/api/v1/discrepancies", headers=keys.headers(Role.SELLER))
+    resolve = client.post(
+        "/api/v1/discrepancies/1/resolve", json={}, headers=keys.headers(Role.SELLER)
+    )
+
+    assert listed.status_code == 200
+    assert resolve.status_code == 403
 
 
 # --- the hourly footfall report's index -------------------------------------------------------

@@ -93,6 +93,7 @@ def test_stock_of_one_product_lists_locations_in_configured_order(
             {"location": "backroom", "on_hand": 2, "reserved": 0, "available": 2},
             {"location": "warehouse", "on_hand": 5, "reserved": 0, "available": 5},
         ],
+        "supplier": None,  # no supplier lists it (endless aisle: tests/test_feeds_api.py)
     }
 
 

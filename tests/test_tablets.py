@@ -493,3 +493,10 @@ def test_the_cli_explains_what_it_cannot_do(
 
 def test_the_cli_says_when_no_tablet_is_paired(runner: FlaskCliRunner) -> None:
     assert "No tablet paired yet" in runner.invoke(args=["tablets", "list"]).output
+
+
+def test_a_code_can_be_asked_for_without_any_body(client: FlaskClient, keys: Keys) -> None:
+    response = client.post(CODES, headers=keys.headers(Role.OWNER))
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["name"] == "Tablette 1"

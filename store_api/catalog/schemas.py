@@ -68,6 +68,11 @@ class ProductFieldsSchema(StrictSchema):
         keys=fields.String(validate=validate.Length(max=100)), validate=_check_attributes
     )
     gtin = gtin_field(allow_none=True)
+    mpn = fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "Manufacturer's reference; feeds match brand + mpn."},
+    )
     active = fields.Boolean()
     low_stock_threshold = fields.Integer(
         strict=True,
@@ -103,6 +108,7 @@ class StockSummarySchema(Schema):
 class ProductSchema(Schema):
     sku = fields.String()
     gtin = fields.String(allow_none=True)
+    mpn = fields.String(allow_none=True)
     name = fields.String()
     description = fields.String()
     brand = fields.String()

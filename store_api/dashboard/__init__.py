@@ -4,7 +4,14 @@
 module here (registering views on ``bp``) and a navigation entry in ``nav``.
 """
 
-from store_api.dashboard import search, store, webshop  # noqa: F401 (register the views)
+from store_api.dashboard import (  # noqa: F401 (register the views)
+    search,
+    sheets,
+    store,
+    suppliers,
+    tablets,
+    webshop,
+)
 from store_api.dashboard.core import bp
 
 __all__ = ["bp"]

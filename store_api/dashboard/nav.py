@@ -24,4 +24,19 @@ NAV: list[NavItem] = [
     NavItem("dashboard.overview", _l("Webshop"), ("dashboard.report_page",)),
     NavItem("dashboard.store", _l("In store")),
     NavItem("dashboard.search_page", _l("Search"), ("dashboard.synonym_edit",)),
+    NavItem(
+        "dashboard.tablets",
+        _l("Tablets"),
+        ("dashboard.tablets_pair", "dashboard.tablets_revoke_confirm", "dashboard.tablets_revoke"),
+    ),
+    NavItem(
+        "dashboard.suppliers_page",
+        _l("Suppliers"),
+        ("dashboard.supplier_page", "dashboard.supplier_mapping", "dashboard.feed_page"),
+    ),
+    NavItem(
+        "dashboard.sheets_page",
+        _l("Product sheets"),
+        ("dashboard.sheet_page", "dashboard.sheet_rule"),
+    ),
 ]

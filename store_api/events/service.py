@@ -32,6 +32,8 @@ class EventType(enum.StrEnum):
     PRODUCT_CREATED = "product.created"
     PRODUCT_UPDATED = "product.updated"
     PRODUCT_DEACTIVATED = "product.deactivated"
+    PRODUCT_PUBLISHED = "product.published"
+    PRODUCT_UNPUBLISHED = "product.unpublished"
     HELP_REQUESTED = "help.requested"
     HELP_ACKNOWLEDGED = "help.acknowledged"
     HELP_ESCALATED = "help.escalated"

@@ -56,8 +56,6 @@ SLOTS = "comptoir_stream_slots"
 # Events written per poll at most; a client catching up gets the next batch without a pause.
 BATCH = 500
 RETRY_MS = 1000
-# How often an open stream checks that its key is still valid (revocation ends it).
-KEY_CHECK_SECONDS = 1.0
 
 
 class StreamSlots:
@@ -108,6 +106,8 @@ class Pacing:
     poll: float
     heartbeat: float
     max_seconds: float
+    # How often the stream checks that its key is still valid (a revocation ends it).
+    key_check: float = 1.0
 
     @classmethod
     def from_config(cls, config: Any) -> Pacing:
@@ -115,6 +115,7 @@ class Pacing:
             poll=float(config["STREAM_POLL_SECONDS"]),
             heartbeat=float(config["STREAM_HEARTBEAT_SECONDS"]),
             max_seconds=float(config["STREAM_MAX_SECONDS"]),
+            key_check=float(config["STREAM_KEY_CHECK_SECONDS"]),
         )
 
 
@@ -162,10 +163,10 @@ def _events(
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         started = last_write = time.monotonic()
-        key_checked = started
+        key_checked = started - pacing.key_check  # check at the first poll too
         cursor = after
         while True:
-            check_key = time.monotonic() - key_checked >= KEY_CHECK_SECONDS
+            check_key = time.monotonic() - key_checked >= pacing.key_check
             try:
                 with db.read(session):
                     key = tablets.key_state(session, key_id, clock()) if check_key else None

@@ -13,6 +13,7 @@ from store_api import context, db
 from store_api.auth import ALL_ROLES, Caller, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, Invalid
+from store_api.i18n import current_locale
 from store_api.idempotency import idempotent
 from store_api.keys.models import Role
 from store_api.stock import service
@@ -33,6 +34,7 @@ from store_api.stock.schemas import (
     StockListSchema,
     StockQueryArgsSchema,
 )
+from store_api.suppliers import service as suppliers
 
 blp = Blueprint("stock", __name__, url_prefix="/api/v1", description="The shared stock.")
 reservations_blp = Blueprint(
@@ -54,8 +56,9 @@ class StockList(MethodView):
         session = db.get_session()
         with db.read(session):
             found = service.stock_for(session, skus, context.policy())
+            aisle = suppliers.availability_for(session, list(found))
         return {
-            "items": [found[sku] for sku in skus if sku in found],
+            "items": [_with_suppliers(found[sku], aisle) for sku in skus if sku in found],
             "unknown_skus": [sku for sku in skus if sku not in found],
         }
 
@@ -64,11 +67,36 @@ class StockList(MethodView):
 class StockBySku(MethodView):
     @require(*ALL_ROLES)
     @blp.response(200, ProductStockSchema)
-    def get(self, sku: str) -> service.ProductStock:
-        """Stock of one product, in total and per location."""
+    def get(self, sku: str) -> dict[str, Any]:
+        """Stock of one product, in total and per location, and what suppliers can deliver."""
         session = db.get_session()
         with db.read(session):
-            return service.stock_of(session, sku, context.policy())
+            found = service.stock_of(session, sku, context.policy())
+            return _with_suppliers(found, suppliers.availability_for(session, [sku]))
+
+
+def _with_suppliers(
+    stock: service.ProductStock, aisle: dict[str, suppliers.SupplierAvailability]
+) -> dict[str, Any]:
+    """The endless aisle next to the shop's own stock."""
+    result: dict[str, Any] = {
+        "sku": stock.sku,
+        "on_hand": stock.on_hand,
+        "reserved": stock.reserved,
+        "available": stock.available,
+        "locations": stock.locations,
+        "supplier": None,
+    }
+    found = aisle.get(stock.sku)
+    if found is not None:
+        result["supplier"] = {
+            "orderable": found.orderable,
+            "availability": found.availability,
+            "lead_days": found.lead_days,
+            "suppliers": found.suppliers,
+            "message": suppliers.describe_availability(found, current_locale()),
+        }
+    return result
 
 
 @blp.route("/stock/adjustments")

@@ -17,12 +17,34 @@ class LocationStockSchema(Schema):
     available = fields.Integer()
 
 
+class SupplierAvailabilitySchema(Schema):
+    orderable = fields.Boolean(metadata={"description": "A supplier can deliver it."})
+    availability = fields.String(
+        metadata={"description": "in_stock, on_order, out_of_stock or discontinued."}
+    )
+    lead_days = fields.Integer(
+        allow_none=True, metadata={"description": "Days to deliver (best orderable offer)."}
+    )
+    suppliers = fields.Integer(metadata={"description": "Suppliers that list it."})
+    message = fields.String(
+        metadata={"description": 'For people: "commandable, livré sous 3 jours".'}
+    )
+
+
 class ProductStockSchema(Schema):
     sku = fields.String()
     on_hand = fields.Integer()
     reserved = fields.Integer()
     available = fields.Integer()
     locations = fields.List(fields.Nested(LocationStockSchema))
+    supplier = fields.Nested(
+        SupplierAvailabilitySchema,
+        allow_none=True,
+        metadata={
+            "description": "Endless aisle: what suppliers can deliver (null: no supplier lists "
+            "it). Shown to sellers and webshop visitors when the shop has none."
+        },
+    )
 
 
 class StockQueryArgsSchema(StrictSchema):

@@ -1,0 +1,1 @@
+"""Suppliers, their offers (purchase price, availability, lead time) and their feed imports."""
