@@ -239,8 +239,9 @@ def warm_up(app: Flask) -> str | None:
                         select(Product.sku).where(Product.active.is_(True)).order_by(Product.sku)
                     )
                 )
-                # The API key lookup's statement, compiled once here too.
-                keys_service.authenticate(session, "warm-up: not a key")
+                # The API key lookup's statement, compiled and run once here too (a secret
+                # without the key prefix would return before the query).
+                keys_service.authenticate(session, keys_service.KEY_PREFIX + "warm-up")
         finally:
             session.close()
         if skus:
@@ -267,4 +268,7 @@ def _warm_requests(app: Flask, skus: list[str]) -> None:
     ):
         g.caller = seller
         basket_view(ContextRecommendations())
-    app.test_client().get(f"/api/v1/products/{skus[0]}/recommendations")  # 401: no key
+    app.test_client().get(  # 401 after the key lookup: an unknown key
+        f"/api/v1/products/{skus[0]}/recommendations",
+        headers={"Authorization": f"Bearer {keys_service.KEY_PREFIX}warm-up"},
+    )
