@@ -219,6 +219,33 @@ def test_only_pairs_that_beat_chance_are_shown_by_default(app: Flask, shop: None
     assert shown[0]["share_low"] == pytest.approx(wilson_lower_bound(7, 10), abs=1e-4)
 
 
+def test_a_pair_that_beats_chance_needs_three_visits(app: Flask, shop: None) -> None:
+    # The white washer was looked at longest twice and both visits bought the Zeta (2 of 2,
+    # lower bound 0.34); the Zeta is bought in 2 of the category's 8 swaps (0.25): it beats
+    # chance, but two visits are too few to show it.
+    shoppers = [swapper(n, WHITE, OTHER) for n in range(2)]
+    shoppers += [swapper(n, OTHER, RED) for n in range(2, 8)]
+    collect(app, *shoppers)
+    refresh(app)
+
+    every = {
+        (r["viewed_sku"], r["bought_sku"]): r for r in report(app, "viewed-instead", evidence="all")
+    }
+
+    assert wilson_lower_bound(2, 2) > 2 / 8
+    assert every[(WHITE.sku, OTHER.sku)]["significant"] is False
+    assert report(app, "viewed-instead") == []
+    # A third visit: 3 of 3 (lower bound 0.44) against 3 of 9 (0.33), and 3 visits.
+    collect(app, swapper(8, WHITE, OTHER))
+    refresh(app)
+
+    shown = report(app, "viewed-instead")
+
+    assert [(r["viewed_sku"], r["bought_sku"], r["visits"]) for r in shown] == [
+        (WHITE.sku, OTHER.sku, 3)
+    ]
+
+
 def test_funnel_by_device_and_source(app: Flask, browsed: None) -> None:
     rows = report(app, "funnel")
 
