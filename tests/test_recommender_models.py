@@ -300,6 +300,8 @@ def test_variants_bought_together_are_complements_and_substitutes_otherwise() ->
 
     assert names(model.recommend(["RED"])) == ["CUP", "PINK"]
     assert names(model.recommend(["RED", "CUP"])) == ["PINK"]  # BLUE: a substitute of RED
+    # ... by the substitute rule itself, not only because PINK is a lunch bag already shown.
+    assert names(model.recommend(["RED", "CUP"], one_per_kind=False)) == ["PINK"]
     assert "BLUE" in names(model.recommend(["RED", "CUP"], allow_substitutes=True))
 
 
