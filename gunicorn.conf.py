@@ -1,7 +1,11 @@
 """gunicorn settings for `make run` and production (override with COMPTOIR_BIND etc.).
 
-gthread workers: each worker serves several requests at once with threads, so a slow client
-does not hold a whole process; the stock rules are enforced by the database, not by workers.
+gthread workers: each worker serves several requests at once with threads; the stock rules are
+enforced by the database, not by workers. ``store_api.serving.DeadlineThreadWorker`` is gthread
+with a deadline on reading each request (COMPTOIR_REQUEST_READ_SECONDS, 15 s): a client that
+sends half a request and waits loses its connection instead of keeping a thread. In production
+nginx sits in front (config/nginx/comptoir.conf) and buffers whole requests, so slow clients
+never reach a thread at all (docs/security.md, "The production front").
 
 Live event streams (/api/v1/events/stream) hold a thread each for as long as they are open.
 A worker accepts at most COMPTOIR_STREAM_MAX_PER_WORKER of them (503 + Retry-After beyond),
@@ -15,7 +19,7 @@ streams; their clients reconnect with Last-Event-ID and lose nothing.
 import os
 from typing import Any
 
-from store_api.config import DEFAULTS
+from store_api.config import DEFAULTS, instance_folder
 
 # Threads always left for ordinary API requests, whatever the streams do.
 API_THREADS = 8
@@ -26,7 +30,7 @@ stream_max = int(
 
 bind = os.environ.get("COMPTOIR_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("COMPTOIR_WORKERS", "2"))
-worker_class = "gthread"
+worker_class = "store_api.serving.DeadlineThreadWorker"
 threads = int(os.environ.get("COMPTOIR_THREADS") or stream_max + API_THREADS)
 timeout = 60
 graceful_timeout = 10
@@ -36,6 +40,15 @@ accesslog = os.environ.get("COMPTOIR_ACCESS_LOG", "-")
 # visitors reach POST /api/v1/collect, and their IP and user agent are never kept anywhere
 # (docs/clickstream.md). Time, method, path, status, size and duration are enough to operate.
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# gunicorn's control socket (`gunicornc -s PATH`) is ~/.gunicorn/gunicorn.ctl by default, one
+# per user: a second instance on the host (the demo next to the shop, tests) would take it
+# over and delete it on exit. One per instance folder instead, or COMPTOIR_CONTROL_SOCKET.
+control_socket = os.environ.get("COMPTOIR_CONTROL_SOCKET") or str(
+    instance_folder() / "gunicorn.ctl"
+)
+# Paths arrive decoded: "%0A" is a newline. Every field is escaped, so no request can write a
+# line of its own into the log.
+logger_class = "store_api.serving.SafeAccessLogger"
 
 
 def on_starting(server: Any) -> None:

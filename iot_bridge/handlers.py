@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from iot_bridge import settings as bridge_settings
 from iot_bridge import topics
 from iot_bridge.payloads import Ack, SensorReading
 from store_api import config
@@ -50,7 +49,7 @@ def staff_notice(notice: shelves.Notice, tablet: str = topics.ALL_TABLETS) -> Ou
 
 @functools.cache
 def help_settings() -> shelves.HelpSettings:
-    return shelves.HelpSettings.from_config(config.load(), bridge_settings.ROOT / "instance")
+    return shelves.HelpSettings.from_config(config.load(), config.instance_folder())
 
 
 @functools.cache

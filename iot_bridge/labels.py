@@ -20,7 +20,6 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -78,8 +77,11 @@ class LabelPublisher:
         self.client = client
 
     def _on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
-        if not reason.is_failure:
-            self.resend_all.set()  # the loop thread does it: never block in a callback
+        if reason.is_failure:
+            log.warning("the broker refused the label publisher: %s", reason)
+            return
+        log.info("connected: publishing the labels' states")
+        self.resend_all.set()  # the loop thread does it: never block in a callback
 
     def publish(self, states: Sequence[LabelState]) -> None:
         for state in states:
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     app_config = config.load()
     publisher = LabelPublisher(
         settings,
-        shelves.HelpSettings.from_config(app_config, Path(bridge_settings.ROOT / "instance")),
+        shelves.HelpSettings.from_config(app_config, config.instance_folder()),
         poll_seconds=float(app_config["LABEL_POLL_SECONDS"]),
         login=login,
     )

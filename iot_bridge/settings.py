@@ -84,7 +84,9 @@ class Settings:
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """The bridge's settings; :class:`ValueError` names a variable that is wrong."""
     env = os.environ if environ is None else environ
-    database_url = env.get("COMPTOIR_DATABASE_URL") or config.default_sqlite_url(ROOT / "instance")
+    database_url = env.get("COMPTOIR_DATABASE_URL") or config.default_sqlite_url(
+        config.instance_folder(env)
+    )
     login = parse_mqtt_url(env.get("COMPTOIR_MQTT_URL") or DEFAULT_MQTT_URL)
     store = env.get("COMPTOIR_STORE_ID") or "store-1"
     return Settings(

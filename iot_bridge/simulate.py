@@ -16,7 +16,12 @@ sold at the till on the way out (a store hold from the floor, committed at once)
 the ``--shrink-share`` who walk out without paying (the shelf-vs-system check catches them);
 the night refill of the lanes is a delivery to the floor. ``--promos``: every
 ``--promo-every`` store seconds one lane's product is 10 % off and the previous one goes back
-to its price, so the labels change. Both only touch the demo catalogue's products (``--force``).
+to its price, so the labels change.
+
+The simulator belongs to the demo shop. On a real shop's database (a product that is not from
+the demo catalogue, ``store_api.demo``) it publishes nothing and changes nothing: it says why
+once and stays idle until it is stopped (exit 0), so that ``make run`` keeps every other
+process running (honcho stops them all when one exits). ``--force`` runs it anyway.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from iot_bridge import payloads, topics
 from iot_bridge import settings as bridge_settings
 from iot_bridge.settings import DEFAULT_MQTT_URL, ROOT
-from store_api import config, db
+from store_api import config, db, demo
 from store_api.catalog import service as catalog
 from store_api.catalog.models import Product
 from store_api.errors import DomainError, InsufficientStock
@@ -66,7 +71,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEEDS = ROOT / "seeds"
-DEMO_CATALOGUE = SEEDS / "demo_catalog.csv"
 DEFAULT_DEVICES = (
     "simulator:simulator-demo shelf-1:shelf-demo zone-1:zone-demo door-1:door-demo "
     "tablet-1:tablet-demo"
@@ -182,7 +186,7 @@ def load_zones(path: Path = SEEDS / "demo_zones.csv") -> dict[tuple[str, str], S
         }
 
 
-def load_catalogue_prices(path: Path = DEMO_CATALOGUE) -> dict[str, Decimal]:
+def load_catalogue_prices(path: Path = demo.DEMO_CATALOGUE) -> dict[str, Decimal]:
     """The demo catalogue's products and their regular prices."""
     with path.open(newline="", encoding="utf-8") as file:
         return {row["sku"]: Decimal(row["price"]) for row in csv.DictReader(file)}
@@ -358,12 +362,6 @@ class Shop:
         self.tickets = 0
 
     # --- the guard and the planogram ---------------------------------------------------
-
-    def foreign_products(self) -> list[str]:
-        """Products that are not from the demo catalogue: a real shop's, not to be touched."""
-        with self.sessions() as session, db.read(session):
-            skus = set(session.scalars(select(Product.sku)))
-        return sorted(skus - set(self.catalogue))
 
     def planogram(self) -> list[SimLane]:
         """The store's lanes as the database knows them (product, weight, units counted)."""
@@ -752,7 +750,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="--till and --promos also when the catalogue is not the demo one",
+        help="simulate also when the catalogue is not the demo one (a real shop's)",
     )
     args = parser.parse_args(argv)
     if args.speed <= 0 or args.promo_every <= 0:
@@ -774,22 +772,39 @@ def find_tablet(args: argparse.Namespace, users: list[tuple[str, str]]) -> tuple
     return None
 
 
-def open_shop(store: str, force: bool) -> tuple[Shop, Engine] | int:
-    """The shop on the bridge's database, or exit code 2 when it is not the demo shop."""
-    settings = bridge_settings.load()
-    engine = db.make_engine(settings.database_url)
-    shop = Shop(db.make_sessionmaker(engine), stock.StockPolicy.from_config(config.load()), store)
-    foreign = shop.foreign_products()
-    if foreign and not force:
+def not_the_demo_shop(database_url: str) -> str | None:
+    """Why the database is not the demo shop's, or None when it is (or is still empty)."""
+    engine = db.make_engine(database_url)
+    try:
+        with db.make_sessionmaker(engine)() as session, db.read(session):
+            foreign = demo.foreign_products(session)
+    except SQLAlchemyError as exc:
+        return f"The shop's catalogue cannot be read ({type(exc).__name__}: {exc.args[0]!s:.200})."
+    finally:
         engine.dispose()
-        print(
-            f"{len(foreign)} product(s) are not from the demo catalogue (e.g. {foreign[0]}): "
-            "this looks like a real shop. --till and --promos only sell and reprice the demo "
-            "shop's products; --force to do it anyway.",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 2
+    if not foreign:
+        return None
+    return demo.real_shop_notice(foreign, "and its customers, till and prices are not the demo's.")
+
+
+def stand_aside(reason: str, stopping: threading.Event) -> int:
+    """Say once why nothing is simulated, then wait to be stopped: exiting would make honcho
+    stop every other process of ``make run``."""
+    print(
+        f"{reason} The simulator stands aside: it publishes nothing and changes nothing, "
+        "and stays idle until stopped (--force to simulate anyway).",
+        flush=True,
+    )
+    while not stopping.wait(3600):
+        pass
+    print("simulator stopped (it was standing aside)", flush=True)
+    return 0
+
+
+def open_shop(database_url: str, store: str) -> tuple[Shop, Engine]:
+    """The shop on the bridge's database, for the till and the promotions."""
+    engine = db.make_engine(database_url)
+    shop = Shop(db.make_sessionmaker(engine), stock.StockPolicy.from_config(config.load()), store)
     return shop, engine
 
 
@@ -821,13 +836,26 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     stopping = threading.Event()
 
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    try:
+        database_url = bridge_settings.load().database_url
+    except ValueError as exc:
+        print(f"python -m iot_bridge.simulate: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if not args.force:
+        reason = not_the_demo_shop(database_url)
+        if reason is not None:
+            return stand_aside(reason, stopping)
+
     shop: Shop | None = None
     engine: Engine | None = None
     if args.till or args.promos:
-        opened = open_shop(store, args.force)
-        if isinstance(opened, int):
-            return opened
-        shop, engine = opened
+        shop, engine = open_shop(database_url, store)
         lanes = shop_lanes(shop, args.planogram)
     else:
         lanes = load_lanes(args.planogram)
@@ -842,12 +870,6 @@ def main(argv: list[str] | None = None) -> int:
         if shop is not None and args.promos
         else None
     )
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
 
     connected = threading.Event()
 

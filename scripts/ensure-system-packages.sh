@@ -26,6 +26,19 @@ is_installed() {
         mosquitto)
             command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto
             ;;
+        nginx)
+            # The slow-client test runs this binary unprivileged, with a config of its own.
+            test -x /usr/sbin/nginx
+            ;;
+        systemd)
+            # tests/test_production.py validates the units with systemd-analyze (no running
+            # systemd needed).
+            test -x /usr/bin/systemd-analyze
+            ;;
+        openssl)
+            # tests/test_production.py makes a self-signed certificate for nginx with it.
+            command -v openssl >/dev/null 2>&1
+            ;;
         chromium)
             # The browser test launches exactly this binary (Playwright never downloads one).
             test -x /usr/bin/chromium

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Run Comptoir's Mosquitto in the foreground (make run / honcho), data in instance/mosquitto.
+# Run Comptoir's Mosquitto in the foreground (make run / honcho, and the comptoir-broker
+# systemd unit in production), data in <instance>/mosquitto.
 #
+#   COMPTOIR_INSTANCE_PATH     the instance folder (default instance/ in the checkout)
 #   COMPTOIR_MQTT_PORT         listener port (default 1883), on COMPTOIR_MQTT_BIND (127.0.0.1)
 #   COMPTOIR_MQTT_URL          the bridge's login is taken from it
 #                              (default mqtt://bridge:bridge-demo@127.0.0.1:1883)
@@ -22,7 +24,7 @@ if ! command -v mosquitto >/dev/null 2>&1 && ! test -x /usr/sbin/mosquitto; then
 fi
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
-dir="$PWD/instance/mosquitto"
+dir="${COMPTOIR_INSTANCE_PATH:-$PWD/instance}/mosquitto"
 mkdir -p "$dir/data"
 chmod 700 "$dir"
 

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect
 from flask_smorest import Api
 from werkzeug.wrappers import Response
 
-from store_api import cli, config, db, errors, i18n
+from store_api import cli, config, db, errors, i18n, openapi, ratelimit
+from store_api.instance import private_dir
 from store_api.schemas import ErrorSchema
 from store_api.stock.service import StockPolicy
+from store_api.webhooks.destinations import DestinationPolicy
 
 
 def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults, the environment, then ``settings``."""
-    app = Flask(__name__, instance_relative_config=True)
+    # COMPTOIR_INSTANCE_PATH moves it (production: /var/lib/comptoir); else Flask's default.
+    given = os.environ.get(config.PREFIX + "INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=str(config.instance_folder()) if given else None,
+    )
     app.config.update(config.load(settings))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_dir(app.instance_path)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = config.default_sqlite_url(app.instance_path)
     app.config["API_SPEC_OPTIONS"] = {
@@ -32,11 +40,15 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     clock: Callable[[], dt.datetime] = app.config.get("CLOCK") or db.utcnow
     app.extensions["comptoir_clock"] = clock
     app.extensions["comptoir_policy"] = StockPolicy.from_config(app.config)
+    # A typo in COMPTOIR_WEBHOOK_ALLOWED_NETWORKS stops the start, not the first delivery.
+    DestinationPolicy.from_config(app.config)
 
     db.init_app(app)
     i18n.init_app(app)
     Api.ERROR_SCHEMA = ErrorSchema  # document the real envelope, not flask-smorest's default
     api = Api(app)
+    api.ma_plugin.converter.add_attribute_function(openapi.decimal_properties)
+    api.ma_plugin.converter.add_attribute_function(openapi.ecma_patterns)
     app.extensions["comptoir_api"] = api
     _register_blueprints(api)
     from store_api.dashboard import bp as dashboard_bp
@@ -52,6 +64,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(tablet_bp)
     errors.init_app(app)
+    ratelimit.init_app(app)
     cli.init_app(app)
     if app.config["RECOMMENDER_PRELOAD"]:
         from store_api.recommendations.routes import warm_up

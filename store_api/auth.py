@@ -48,6 +48,10 @@ def current_caller() -> Caller:
 
 
 def _authenticate() -> Caller:
+    """The caller of this request (looked up once per request), or 401."""
+    cached: Caller | None = g.get("comptoir_authenticated")
+    if cached is not None:
+        return cached
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -57,7 +61,17 @@ def _authenticate() -> Caller:
         key = keys.authenticate(session, secret.strip())
     if key is None:
         raise Unauthorized("Unknown or revoked API key.")
-    return Caller(key_id=key.id, name=key.name, role=Role(key.role))
+    caller = Caller(key_id=key.id, name=key.name, role=Role(key.role))
+    g.comptoir_authenticated = caller
+    return caller
+
+
+def authenticated_or_none() -> Caller | None:
+    """The caller if the request carries a valid key, else None (no 401 raised here)."""
+    try:
+        return _authenticate()
+    except Unauthorized:
+        return None
 
 
 def require(*roles: Role) -> Callable[[F], F]:

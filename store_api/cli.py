@@ -13,7 +13,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from store_api import context, db, idempotency
+from store_api import context, db, demo, idempotency
 from store_api.analytics.cli import analytics_cli
 from store_api.backups.cli import backup, restore
 from store_api.catalog import importer
@@ -32,7 +32,6 @@ from store_api.tablets.cli import tablets_cli
 from store_api.webhooks.cli import webhooks_cli
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-DEMO_CATALOG = Path(__file__).resolve().parents[1] / "seeds" / "demo_catalog.csv"
 DEMO_KEY_PREFIX = "demo "
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -55,6 +54,24 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
     with db.engine_for(app).begin() as connection:
         cfg.attributes["connection"] = connection
         alembic_command.upgrade(cfg, revision)
+    if revision == "head":
+        _seal_plain_webhook_secrets(app)
+
+
+def _seal_plain_webhook_secrets(app: Flask) -> None:
+    """Secrets stored in clear before migration 0012 are sealed with this instance's key."""
+    from store_api.instance import secret_key
+    from store_api.webhooks.secret_box import SecretBox
+    from store_api.webhooks.service import seal_plain_secrets
+
+    session = db.new_session(app)
+    try:
+        with db.write(session):
+            sealed = seal_plain_secrets(session, SecretBox(secret_key(app)))
+    finally:
+        session.close()
+    if sealed:
+        click.echo(f"Sealed {sealed} webhook secret(s) stored in clear.")
 
 
 @db_cli.command("upgrade")
@@ -184,7 +201,7 @@ def _import_catalog(
     "--catalog",
     "catalog_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=DEMO_CATALOG,
+    default=demo.DEMO_CATALOGUE,
 )
 @click.option(
     "--keys/--no-keys", "with_keys", default=True, help="Rotate and print the demo API keys."
@@ -203,19 +220,31 @@ def seed(catalog_file: Path, with_keys: bool) -> None:
     if synonyms:
         click.echo(f"Demo search synonyms: {synonyms}.")
     if with_keys:
-        _rotate_demo_keys()
+        _rotate_demo_keys(force=False)
 
 
 @keys_cli.command("demo")
-def keys_demo() -> None:
-    """Revoke the previous demo keys and print new ones, one per role."""
-    _rotate_demo_keys()
+@click.option("--force", is_flag=True, help="Also when the catalogue is not the demo one.")
+def keys_demo(force: bool) -> None:
+    """Revoke the previous demo keys and print new ones, one per role (demo shop only)."""
+    _rotate_demo_keys(force=force)
 
 
-def _rotate_demo_keys() -> None:
+def _rotate_demo_keys(*, force: bool) -> None:
     session = db.get_session()
     now = context.now()
     with db.write(session):
+        foreign = demo.foreign_products(session)
+        if foreign and not force:
+            # An admin key printed on a terminal at every start has no place in a real shop.
+            click.echo(
+                demo.real_shop_notice(
+                    foreign,
+                    "no demo keys made (flask --app store_api keys create --role owner "
+                    "--name ...; --force to make them anyway).",
+                )
+            )
+            return
         keys.revoke_named(session, DEMO_KEY_PREFIX, now)
         created = [
             (role, *keys.create_key(session, name=f"{DEMO_KEY_PREFIX}{label}", role=role, now=now))
@@ -242,6 +271,8 @@ def reservations_expire(every: int) -> None:
     """
     retention = dt.timedelta(seconds=current_app.config["IDEMPOTENCY_RETENTION_SECONDS"])
     attempts_window = dt.timedelta(seconds=current_app.config["PAIRING_WINDOW_SECONDS"])
+    if every:
+        click.echo(f"Releasing expired reservations every {every} s.")
     while True:
         session = db.get_session()
         now = context.now()

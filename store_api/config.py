@@ -81,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_LEASE_SECONDS": 60,
     "WEBHOOK_CONCURRENCY": 8,
     "WEBHOOK_POLL_SECONDS": 0.5,
+    # Webhooks go to public addresses only; networks listed here (CIDRs, e.g. an ERP on the
+    # shop's LAN "192.168.1.20/32") are allowed too (docs/security.md, "Webhooks").
+    "WEBHOOK_ALLOWED_NETWORKS": [],
     # Server-Sent Events (/api/v1/events/stream).
     "STREAM_POLL_SECONDS": 0.2,
     "STREAM_HEARTBEAT_SECONDS": 15.0,
@@ -117,6 +120,15 @@ DEFAULTS: dict[str, Any] = {
     # Retention: raw events and visits, then aggregates (rollups, counters), in months.
     "ANALYTICS_RAW_RETENTION_MONTHS": 13,
     "ANALYTICS_AGGREGATE_RETENTION_MONTHS": 25,
+    # Rate limits (docs/security.md, "Limits"): Flask-Limiter strings, several joined by ";".
+    # Events per client address and for the whole webshop on POST /api/v1/collect, and
+    # writes (POST/PUT/PATCH/DELETE) per API key. Beyond them: 429 with Retry-After.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_COLLECT_PER_ADDRESS": "1000 per minute",
+    "RATELIMIT_COLLECT_PER_SITE": "10000 per minute;100000 per hour",
+    "RATELIMIT_WRITES_PER_KEY": "1200 per minute",
+    # Where the counters live; empty: <instance>/ratelimit.db, shared by every worker.
+    "RATELIMIT_STORAGE_URI": "",
     "API_TITLE": "Comptoir API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
@@ -125,7 +137,12 @@ DEFAULTS: dict[str, Any] = {
     "JSON_SORT_KEYS": False,
 }
 
-_LIST_KEYS = {"STOCK_LOCATIONS", "WEB_LOCATION_ORDER", "ANALYTICS_ORIGINS"}
+_LIST_KEYS = {
+    "STOCK_LOCATIONS",
+    "WEB_LOCATION_ORDER",
+    "ANALYTICS_ORIGINS",
+    "WEBHOOK_ALLOWED_NETWORKS",
+}
 
 
 def _coerce(key: str, raw: str, default: Any) -> Any:
@@ -156,6 +173,21 @@ def load(
     if overrides:
         settings.update(overrides)
     return settings
+
+
+def instance_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """The instance folder: ``COMPTOIR_INSTANCE_PATH``, else ``instance/`` in the checkout.
+
+    It holds what belongs to one installation rather than to the code: the SQLite database,
+    the secret key, the trained recommender, backups, the broker's data and gunicorn's control
+    socket. Two instances on one machine (a demo and the real shop, or tests) each get their
+    own; in production it is /var/lib/comptoir (docs/production.md).
+    """
+    env = os.environ if environ is None else environ
+    given = env.get(PREFIX + "INSTANCE_PATH")
+    if given:
+        return Path(given).expanduser().resolve()
+    return Path(__file__).resolve().parents[1] / "instance"
 
 
 def default_sqlite_url(instance_path: str | Path) -> str:

@@ -18,9 +18,11 @@ import fcntl
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
@@ -28,6 +30,8 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, String, create
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from store_api.instance import private_dir, private_file
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -89,6 +93,7 @@ def make_engine(
     """Create an engine with the per-backend settings Comptoir relies on."""
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
+        _private_sqlite_files(engine.url.database)
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     engine = create_engine(url, **kwargs)
@@ -121,6 +126,21 @@ def _ping_when_idle(engine: Engine, idle_s: float) -> None:
             raise exc.DisconnectionError() from error
 
 
+def _private_sqlite_files(database: str | None) -> None:
+    """The database file, and the WAL and shared-memory files SQLite makes beside it with the
+    same mode, readable by their owner only: they hold customer notes and webhook secrets."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        private_dir(path.parent)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            private_file(companion)
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -130,6 +150,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (expired visitor salts, purged events) are overwritten, not left in
+        # free pages: the project sets it rather than rely on how SQLite was compiled.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
@@ -137,6 +160,13 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("comptoir_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _close_own(fd: int, pid: int) -> None:
+    """Close ``fd`` if this process opened it (a forked child's copy is its parent's)."""
+    if os.getpid() == pid:
+        with suppress(OSError):
+            os.close(fd)
 
 
 class SqliteWriteGate:
@@ -161,6 +191,9 @@ class SqliteWriteGate:
         if self._fd is None or self._pid != os.getpid():  # a forked worker needs its own file
             self._fd = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
             self._pid = os.getpid()
+            # Closed with the gate: a process making many apps (tests, CLI tools) would
+            # otherwise keep one descriptor per app until select()-based clients break at 1024.
+            weakref.finalize(self, _close_own, self._fd, self._pid)
         return self._fd
 
     @contextmanager

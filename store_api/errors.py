@@ -15,6 +15,8 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from store_api.serving import RequestReadTimeout
+
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +41,7 @@ class ErrorCode(enum.StrEnum):
     INSUFFICIENT_STOCK = "insufficient_stock"
     BELOW_RESERVED = "below_reserved"
     STALE_COUNT = "stale_count"
+    ON_HAND_LIMIT = "on_hand_limit"
     # reservations
     RESERVATION_NOT_FOUND = "reservation_not_found"
     RESERVATION_EXPIRED = "reservation_expired"
@@ -55,6 +58,9 @@ class ErrorCode(enum.StrEnum):
     SYNONYM_ALREADY_EXISTS = "synonym_already_exists"
     # event stream
     TOO_MANY_STREAMS = "too_many_streams"
+    # rate limits and slow clients
+    RATE_LIMITED = "rate_limited"
+    REQUEST_TIMEOUT = "request_timeout"
     # tablets
     TABLET_NOT_FOUND = "tablet_not_found"
     TABLET_NAME_TAKEN = "tablet_name_taken"
@@ -159,6 +165,24 @@ class InsufficientStock(Conflict):
         self.available = available
 
 
+class OnHandLimit(Conflict):
+    """A change would leave more units at one location than MAX_ON_HAND (what a count sets)."""
+
+    def __init__(self, sku: str, location: str, on_hand: int, adding: int, most: int) -> None:
+        super().__init__(
+            ErrorCode.ON_HAND_LIMIT,
+            f"{sku} at {location} holds {on_hand} unit(s); adding {adding} would pass the "
+            f"limit of {most} per location.",
+            {
+                "sku": sku,
+                "location": location,
+                "on_hand": on_hand,
+                "adding": adding,
+                "max_on_hand": most,
+            },
+        )
+
+
 def envelope_body(
     code: str, status: int, message: str, errors: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -180,6 +204,7 @@ _HTTP_CODES = {
     413: ErrorCode.PAYLOAD_TOO_LARGE,
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
     422: ErrorCode.VALIDATION_ERROR,
+    429: ErrorCode.RATE_LIMITED,
 }
 
 
@@ -197,6 +222,10 @@ def _flatten_webargs(messages: Any) -> dict[str, Any]:
 
 
 def handle_http_exception(exc: HTTPException) -> tuple[Response, int]:
+    if isinstance(exc.__context__, RequestReadTimeout):  # werkzeug saw a "disconnect"
+        response, status, headers = handle_read_timeout(exc.__context__)
+        response.headers.update(headers)
+        return response, status
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages")
@@ -215,9 +244,19 @@ def handle_http_exception(exc: HTTPException) -> tuple[Response, int]:
         status, ErrorCode.BAD_REQUEST if status < 500 else ErrorCode.INTERNAL_ERROR
     )
     message = data.get("message") or exc.description or exc.name
+    details: dict[str, Any] | None = data.get("errors")
+    wait: int | None = None
     if status == 413:
         message = "The request body is too large."
-    response, status = envelope(code, status, str(message), data.get("errors"))
+    if status == 429:  # a rate limit (store_api.ratelimit): when to come back, in both places
+        from store_api.ratelimit import retry_after
+
+        wait = retry_after()
+        details = {"retry_after": wait, "limit": str(exc.description)}
+        message = f"Too many requests (limit: {exc.description}); retry in {wait} s."
+    response, status = envelope(code, status, str(message), details)
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
     # Keep what Werkzeug says in headers, e.g. Allow on a 405.
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
@@ -252,6 +291,14 @@ def handle_domain_error(exc: DomainError) -> tuple[Response, int, dict[str, str]
     return response, status, exc.headers
 
 
+def handle_read_timeout(exc: Exception) -> tuple[Response, int, dict[str, str]]:
+    """The client stopped sending its body (store_api.serving's read deadline)."""
+    response, status = envelope(
+        ErrorCode.REQUEST_TIMEOUT, 408, "The request body did not arrive in time."
+    )
+    return response, status, {"Connection": "close"}
+
+
 def handle_unexpected(exc: Exception) -> tuple[Response, int]:
     log.exception("unhandled error", exc_info=exc)
     return envelope(ErrorCode.INTERNAL_ERROR, 500, "Internal error; it has been logged.")
@@ -260,6 +307,7 @@ def handle_unexpected(exc: Exception) -> tuple[Response, int]:
 def init_app(app: Flask) -> None:
     app.before_request(reject_bad_request_text)
     app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(RequestReadTimeout, handle_read_timeout)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -35,10 +35,20 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
+# Catalogues read by the browser only (the tablet serves its own as JSON): kept out of the
+# server's merged catalogue, where the same msgid may rightly read otherwise ("Search" is the
+# owner's "Recherche" page but the tablet's "Rechercher" button).
+BROWSER_CATALOGUES = frozenset({"tablet"})
+
+
 def catalogue_dirs() -> list[Path]:
-    """Every translations folder of the project: the core one first, then each package's."""
+    """The server's translations folders: the core one first, then each package's."""
     found = [PACKAGE_ROOT / "translations"]
-    found += sorted(p for p in PACKAGE_ROOT.glob("*/translations") if p.is_dir())
+    found += sorted(
+        p
+        for p in PACKAGE_ROOT.glob("*/translations")
+        if p.is_dir() and p.parent.name not in BROWSER_CATALOGUES
+    )
     return [p for p in found if p.is_dir()]
 
 

@@ -15,6 +15,7 @@ from store_api.analytics.models import (
 )
 from store_api.catalog.models import CategorySheet, Product, ProductSheet
 from store_api.clickstream.models import ClickEvent, Visit, VisitorSalt
+from store_api.dashboard.models import DashboardSession
 from store_api.events.models import Event, EventCounter
 from store_api.idempotency import IdempotentRequest
 from store_api.keys.models import ApiKey
@@ -46,6 +47,7 @@ __all__ = [
     "DailyProductTotal",
     "DailySearch",
     "DailyVisits",
+    "DashboardSession",
     "DeadLetter",
     "DiscrepancyFeed",
     "Event",

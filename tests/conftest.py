@@ -70,6 +70,15 @@ def _empty_all_tables(app: Flask) -> None:
         conn.execute(text("INSERT INTO event_counter (id, value) VALUES (1, 0)"))
 
 
+# The limiter runs in every test (its storage and headers are part of every request), with
+# limits no test reaches; tests/test_ratelimit.py sets real ones.
+UNTHROTTLED = {
+    "RATELIMIT_COLLECT_PER_ADDRESS": "1000000 per minute",
+    "RATELIMIT_COLLECT_PER_SITE": "1000000 per minute",
+    "RATELIMIT_WRITES_PER_KEY": "1000000 per minute",
+}
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock()
@@ -85,7 +94,9 @@ def settings() -> dict[str, Any]:
 def app(
     migrated: str, clock: FrozenClock, settings: dict[str, Any], tmp_path: Path
 ) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": migrated, "CLOCK": clock, "TESTING": True, **settings})
+    app = create_app(
+        {"DATABASE_URL": migrated, "CLOCK": clock, "TESTING": True, **UNTHROTTLED, **settings}
+    )
     app.instance_path = str(tmp_path)
     _empty_all_tables(app)
     yield app

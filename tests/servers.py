@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +260,13 @@ def postgres_server(base_dir: Path) -> Iterator[str]:
 # --- gunicorn serving Comptoir, for tests and benchmarks through real HTTP ---------------
 
 
+UNTHROTTLED_ENV = {
+    "COMPTOIR_RATELIMIT_COLLECT_PER_ADDRESS": "1000000 per minute",
+    "COMPTOIR_RATELIMIT_COLLECT_PER_SITE": "1000000 per minute",
+    "COMPTOIR_RATELIMIT_WRITES_PER_KEY": "1000000 per minute",
+}
+
+
 class LiveServer:
     def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         self.url = url
@@ -286,10 +293,18 @@ def start_gunicorn(
 ) -> LiveServer:
     """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...).
 
-    ``port``: the port of a server stopped earlier (a restart, as the clients see it).
+    Rate limits are on with limits no test or bench reaches, their counters next to the log
+    (never in the checkout's instance folder, shared by every run). ``port``: the port of a
+    server stopped earlier (a restart, as the clients see it).
     """
     port = port or free_port()
-    env = {**os.environ, "COMPTOIR_DATABASE_URL": database_url, **(env or {})}
+    env = {
+        **os.environ,
+        "COMPTOIR_DATABASE_URL": database_url,
+        **UNTHROTTLED_ENV,
+        "COMPTOIR_RATELIMIT_STORAGE_URI": f"comptoir-sqlite:///{log.with_suffix('.limits.db')}",
+        **(env or {}),
+    }
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [
@@ -299,13 +314,17 @@ def start_gunicorn(
                 "--workers",
                 str(workers),
                 "--worker-class",
-                "gthread",
+                "store_api.serving.DeadlineThreadWorker",
                 "--threads",
                 str(threads),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--log-level",
                 log_level,
+                "--logger-class",
+                "store_api.serving.SafeAccessLogger",
+                # Not ~/.gunicorn/gunicorn.ctl, shared by every gunicorn of the user.
+                "--no-control-socket",
                 "store_api:create_app()",
             ],
             cwd=ROOT,
@@ -336,6 +355,119 @@ def stop_gunicorn(server: LiveServer) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
+
+
+# --- nginx in front, as config/nginx/comptoir.conf ships it ------------------------------------
+
+NGINX = Path("/usr/sbin/nginx")
+NGINX_CONF = ROOT / "config" / "nginx" / "comptoir.conf"
+
+
+class NginxFront:
+    def __init__(self, url: str, process: subprocess.Popen[bytes], prefix: Path) -> None:
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1])
+        self.process = process
+        self.prefix = prefix
+
+    def log_tail(self) -> str:
+        return _log_tail(self.prefix / "error.log")
+
+
+def render_nginx_conf(upstream: str, port: int, access_log: Path) -> str:
+    """The shipped server file with the test's addresses; everything else exactly as shipped."""
+    text = NGINX_CONF.read_text()
+    replacements = {
+        "server 127.0.0.1:8000;": f"server {upstream};",
+        "listen 80;": f"listen 127.0.0.1:{port};",
+        "access_log /var/log/nginx/comptoir.access.log": f"access_log {access_log}",
+    }
+    for old, new in replacements.items():
+        if text.count(old) != 1:
+            raise RuntimeError(f"{NGINX_CONF} no longer has exactly one {old!r}")
+        text = text.replace(old, new)
+    return text
+
+
+def start_nginx(upstream: str) -> NginxFront:
+    """nginx (Debian's binary) on a free loopback port in front of ``upstream`` (host:port),
+    with config/nginx/comptoir.conf as shipped."""
+    port = free_port()
+
+    def site(prefix: Path) -> str:
+        return render_nginx_conf(upstream, port, prefix / "access.log")
+
+    return serve_nginx(site, f"http://127.0.0.1:{port}")
+
+
+def serve_nginx(site: Callable[[Path], str], url: str, *, verify: bool | str = True) -> NginxFront:
+    """nginx serving ``site(prefix)`` (a file for the ``http { }`` block), ready once
+    ``url``/healthz answers 200.
+
+    Unprivileged: its own prefix with config, pid, logs and temporary files, no system file
+    touched. As root (CI), nginx's workers drop to ``nobody``, so the prefix is readable by all.
+    """
+    if not NGINX.exists():
+        raise RuntimeError("nginx is missing: scripts/ensure-system-packages.sh nginx")
+    prefix = Path(tempfile.mkdtemp(prefix="comptoir-nginx-"))
+    prefix.chmod(0o755)
+    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / name).mkdir(mode=0o777)
+        (prefix / name).chmod(0o777)
+    (prefix / "comptoir.conf").write_text(site(prefix))
+    (prefix / "nginx.conf").write_text(nginx_main_conf(prefix))
+    with (prefix / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(NGINX), "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    front = NginxFront(url, process, prefix)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stop_nginx(front, keep=True)
+            raise RuntimeError(f"nginx exited: {(prefix / 'stderr.log').read_text()[-2000:]}")
+        try:
+            if requests.get(front.url + "/healthz", timeout=5, verify=verify).status_code == 200:
+                return front
+        except requests.RequestException:
+            time.sleep(0.1)
+    stop_nginx(front)
+    raise RuntimeError("nginx did not start")
+
+
+def nginx_main_conf(prefix: Path) -> str:
+    """nginx.conf around the site file ``prefix/comptoir.conf``, everything in ``prefix``."""
+    user = "user nobody nogroup;" if os.geteuid() == 0 else ""
+    return f"""{user}
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/comptoir.conf;
+}}
+"""
+
+
+def stop_nginx(front: NginxFront, *, keep: bool = False) -> None:
+    if front.process.poll() is None:
+        front.process.terminate()  # fast shutdown: open client sockets are closed
+        try:
+            front.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            front.process.kill()
+            front.process.wait()
+    if not keep:
+        shutil.rmtree(front.prefix, ignore_errors=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:

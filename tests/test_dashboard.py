@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from store_api import db
 from store_api.analytics import reports
 from store_api.dashboard import cards, webshop
-from store_api.dashboard import core as dashboard
+from store_api.instance import instance_secret_key
 from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from tests.conftest import Keys
@@ -207,8 +207,8 @@ def test_a_login_expires_after_the_configured_hours(
 
 
 def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path: Path) -> None:
-    first = dashboard.instance_secret_key(tmp_path)
-    second = dashboard.instance_secret_key(tmp_path)
+    first = instance_secret_key(tmp_path)
+    second = instance_secret_key(tmp_path)
 
     assert first == second
     assert len(first) >= 32

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -356,35 +357,52 @@ def test_a_promotion_left_behind_is_ended_at_the_next_start(app: Flask) -> None:
     assert prices(app) == {KETTLE: Decimal("34.99"), ANTI_SCALE: Decimal("11.00")}
 
 
-@pytest.mark.parametrize("option", ["--till", "--promos"])
-def test_the_simulator_refuses_to_sell_or_reprice_a_real_shops_products(
-    app: Flask, migrated: str, option: str
+@pytest.mark.parametrize(
+    "options", [[], ["--till"], ["--promos"], ["--loop", "--till", "--promos"]]
+)
+def test_on_a_real_shop_the_simulator_stands_aside_idle_and_exits_0_when_stopped(
+    app: Flask, migrated: str, options: list[str], tmp_path: Path
 ) -> None:
     demo_product(app, KETTLE, {"floor": 3})
     add_product(app, "REAL-SHOP-1", {"floor": 3}, price="99.00")
+    log = tmp_path / "simulator.log"
 
-    run = subprocess.run(
-        [sys.executable, "-m", "iot_bridge.simulate", option, "--seed", "1"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "COMPTOIR_DATABASE_URL": migrated,
-            "COMPTOIR_STORE_ID": STORE,
-            # Nobody listens there: the simulator must stop before it connects.
-            "COMPTOIR_MQTT_URL": "mqtt://simulator:x@127.0.0.1:9",
-        },
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    with log.open("wb") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "iot_bridge.simulate", *options, "--seed", "1"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "COMPTOIR_DATABASE_URL": migrated,
+                "COMPTOIR_STORE_ID": STORE,
+                # Nobody listens there: the simulator must not even try to connect.
+                "COMPTOIR_MQTT_URL": "mqtt://simulator:x@127.0.0.1:9",
+            },
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        # Idle, not gone: under make run, honcho would stop every process with it.
+        wait_for(lambda: "stands aside" in log.read_text(), 60, "the simulator standing aside")
+        assert run.poll() is None, log.read_text()
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
 
-    assert run.returncode == 2, run.stdout.decode() + run.stderr.decode()
-    assert "not from the demo catalogue (e.g. REAL-SHOP-1)" in run.stderr.decode()
-    assert "--force" in run.stderr.decode()
+    output = log.read_text()
+    assert "not from the demo catalogue (e.g. REAL-SHOP-1)" in output
+    assert "--force" in output
+    assert output.count("stands aside") == 1
+    assert output.rstrip().endswith("simulator stopped (it was standing aside)")
+    assert "Traceback" not in output
     assert prices(app) == {KETTLE: Decimal("34.99"), "REAL-SHOP-1": Decimal("99.00")}
     session = db.new_session(app)
     with db.read(session):
         assert session.scalar(select(func.count()).select_from(Reservation)) == 0
+        assert session.scalar(select(func.count()).select_from(StockMovement)) == 2
     session.close()
 
 
@@ -405,9 +423,12 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
         yield running
 
 
-def simulator_env(broker: Broker, *users: tuple[str, str]) -> dict[str, str]:
+def simulator_env(broker: Broker, database_url: str, *users: tuple[str, str]) -> dict[str, str]:
+    """The simulator reads the shop's catalogue (it stands aside on a real shop's): the test
+    database, never the checkout's instance folder."""
     return {
         **os.environ,
+        "COMPTOIR_DATABASE_URL": database_url,
         "COMPTOIR_STORE_ID": STORE,
         "COMPTOIR_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
         "COMPTOIR_MQTT_DEVICES": " ".join(":".join(user) for user in users),
@@ -427,7 +448,7 @@ def test_the_simulator_publishes_as_a_device_and_the_bridge_stores_it(
                 *("--zones", str(small_zones(tmp_path / "zones.csv"))),
             ],
             cwd=ROOT,
-            env=simulator_env(broker, DEVICE_USER),
+            env=simulator_env(broker, migrated, DEVICE_USER),
             capture_output=True,
             timeout=120,
             check=False,
@@ -479,7 +500,7 @@ def test_simulated_lingering_asks_for_help_the_tablet_answers_some_and_others_es
                     *("--ack-share", "0.5", "--ack-after", "0.2", "0.5"),
                 ],
                 cwd=ROOT,
-                env=simulator_env(broker, DEVICE_USER, TABLET_USERS[0]),
+                env=simulator_env(broker, migrated, DEVICE_USER, TABLET_USERS[0]),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -556,7 +577,7 @@ def simulate_day(
             *("--zones", str(small_zones(tmp_path / "zones.csv")), *options),
         ],
         cwd=ROOT,
-        env={**simulator_env(broker, DEVICE_USER), "COMPTOIR_DATABASE_URL": database_url},
+        env=simulator_env(broker, database_url, DEVICE_USER),
         capture_output=True,
         timeout=180,
         check=False,
@@ -692,8 +713,7 @@ def test_promotions_change_a_price_and_its_lanes_retained_label(
     shown = Subscriber(broker, labels_topic, client_id="all-labels")
     log = tmp_path / "labels.log"
     environment = {
-        **simulator_env(broker, DEVICE_USER),
-        "COMPTOIR_DATABASE_URL": migrated,
+        **simulator_env(broker, migrated, DEVICE_USER),
         "COMPTOIR_LABEL_POLL_SECONDS": "0.2",
     }
     with log.open("ab") as out:

@@ -30,6 +30,7 @@ def test_the_check_constraints_that_guard_stock_exist(app: Flask) -> None:
         "ck_stock_levels_on_hand_not_negative",
         "ck_stock_levels_reserved_not_negative",
         "ck_stock_levels_reserved_within_on_hand",
+        "ck_stock_levels_on_hand_within_max",
     } <= checks
 
 

@@ -555,8 +555,12 @@ def _subscribe(app: Flask, clock: FrozenClock) -> tuple[int, int]:
     """A subscription with one delivery (of a stock change made after subscribing)."""
     session = db.new_session(app)
     with db.write(session):
-        subscription = webhooks.create_subscription(
-            session, url="https://erp.example/hooks", now=clock()
+        subscription, _secret = webhooks.create_subscription(
+            session,
+            url="https://erp.example/hooks",
+            now=clock(),
+            destinations=webhooks.DestinationPolicy(),
+            box=webhooks.SecretBox("test-key-" + "x" * 32),
         )
     session.close()
     _reserve(app, clock, Channel.STORE)

@@ -90,6 +90,27 @@ def test_code_without_flask_reads_the_same_catalogues() -> None:
     assert i18n.supported("de") is None
 
 
+def test_server_catalogues_agree_on_every_shared_text() -> None:
+    """The server merges its catalogues into one: a msgid two of them translate differently
+    would read one way or the other depending on the merge order."""
+    seen: dict[str, tuple[str, Path]] = {}
+    clashes: list[str] = []
+    for directory in i18n.catalogue_dirs():
+        po = directory / "fr/LC_MESSAGES/messages.po"
+        with po.open("rb") as file:
+            for message in read_po(file):
+                if not message.id or not message.string or message.context:
+                    continue
+                key = str(message.id)
+                if key in seen and seen[key][0] != message.string:
+                    clashes.append(f"{key!r}: {seen[key][1]} vs {po}")
+                seen.setdefault(key, (str(message.string), po))
+    assert not clashes, "same text, two French translations (use one, or a context): " + "; ".join(
+        clashes
+    )
+    assert i18n.text("fr", "Search") == "Recherche"  # the owner's page, not the tablet's button
+
+
 def test_pages_speak_french_by_default_and_english_on_request(client: FlaskClient) -> None:
     french = client.get("/dashboard/login", headers={"Accept-Language": "en-US,en"})
     body = french.get_data(as_text=True)

@@ -26,11 +26,13 @@ from sqlalchemy import func, select
 
 from store_api import db
 from store_api.events.models import Event
+from store_api.instance import secret_key
 from store_api.keys.models import Role
 from store_api.stock import service as stock
 from store_api.stock.models import Reason
 from store_api.webhooks import service
 from store_api.webhooks.models import WebhookAttempt, WebhookDelivery
+from store_api.webhooks.secret_box import SecretBox
 from store_api.webhooks.worker import DeliveryWorker, Totals, parse_retry_after
 from tests.conftest import Keys
 from tests.fixtures.clock import FrozenClock
@@ -52,6 +54,8 @@ def settings() -> dict[str, Any]:
         "WEBHOOK_TIMEOUT_SECONDS": 5.0,
         "WEBHOOK_POLL_SECONDS": 0.01,
         "WEBHOOK_CONCURRENCY": 4,
+        # The receiver listens on loopback, which only this setting allows.
+        "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"],
     }
 
 
@@ -90,6 +94,7 @@ def deliver(app: Flask, worker_id: str | None = None) -> Totals:
         lambda: db.new_session(app),
         service.DeliveryPolicy.from_config(app.config),
         app.extensions["comptoir_clock"],
+        secret_box=SecretBox(secret_key(app)),
         worker_id=worker_id,
     )
     return worker.run(once=True)

@@ -49,6 +49,9 @@ WORKER_ENV = {
     "COMPTOIR_WEBHOOK_TIMEOUT_SECONDS": "2",
     "COMPTOIR_WEBHOOK_POLL_SECONDS": "0.05",
     "COMPTOIR_WEBHOOK_CONCURRENCY": str(CONCURRENCY),
+    "COMPTOIR_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
+    # The API seals signing secrets with it, the worker opens them with it.
+    "COMPTOIR_SECRET_KEY": "burst-" + "s" * 40,
 }
 # Give up when nothing moved for this long (a loaded machine is slow, not stuck), or after
 # STALL_CAP_SECONDS in all.
@@ -78,6 +81,15 @@ class WorkerProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def settings() -> dict[str, Any]:
+    # The receiver listens on loopback, which only this setting allows.
+    return {
+        "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"],
+        "SECRET_KEY": WORKER_ENV["COMPTOIR_SECRET_KEY"],
+    }
 
 
 @pytest.fixture

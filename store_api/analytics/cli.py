@@ -50,6 +50,7 @@ def rollup_command(every: int, rebuild: bool) -> None:
     if not every:
         _fold(session, timezone, quiet=False)
         return
+    click.echo(f"Folding new webshop events into the reports every {every} s.")
     purged_on: dt.date | None = None
     while True:
         try:

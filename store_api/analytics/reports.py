@@ -42,6 +42,7 @@ from store_api.catalog.models import Product
 from store_api.errors import ErrorCode, Invalid, NotFound
 from store_api.recommendations import feedback
 from store_api.search.models import SearchDay
+from store_api.spreadsheet import csv_text
 
 MAX_DAYS = 400
 DEFAULT_DAYS = periods.DEFAULT_DAYS
@@ -723,10 +724,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     text = str(value)
-    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        # A search term like "=HYPERLINK(...)" must stay text in the owner's spreadsheet.
-        return "'" + text
-    return text
+    # A search term like "=HYPERLINK(...)" must stay text in the owner's spreadsheet.
+    return csv_text(text) if isinstance(value, str) else text
 
 
 def report_csv(report: Report) -> str:

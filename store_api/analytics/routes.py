@@ -52,6 +52,17 @@ class ReportView(MethodView):
     @require(*READERS)
     @blp.arguments(ReportQueryArgsSchema, location="query")
     @blp.response(200, ReportSchema)
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "JSON, or with format=csv a CSV file (a header row, then rows).",
+                "content": {
+                    "application/json": {"schema": ReportSchema},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        }
+    )
     def get(self, args: dict[str, Any], slug: str) -> Any:
         """One report for a period of local days (default: the last 30), as JSON or CSV.
 

@@ -23,7 +23,7 @@ from store_api.catalog import service
 from store_api.catalog.models import Product
 from store_api.catalog.schemas import ProductCreateSchema
 from store_api.stock import service as stock
-from store_api.stock.models import Reason
+from store_api.stock.models import MAX_ON_HAND, Reason
 
 _TRUE = {"true", "1", "yes", "oui", "y"}
 _FALSE = {"false", "0", "no", "non", "n"}
@@ -62,10 +62,12 @@ def parse_csv(
             if value:
                 try:
                     units[loc] = int(value)
-                    if units[loc] < 0:
+                    if not 0 <= units[loc] <= MAX_ON_HAND:
                         raise ValueError
                 except ValueError:
-                    row_errors[column] = ["Must be a whole number of units, 0 or more."]
+                    row_errors[column] = [
+                        f"Must be a whole number of units, from 0 to {MAX_ON_HAND}."
+                    ]
         unknown_stock = [k for k in fields if k.startswith("stock_")]
         for column in unknown_stock:
             row_errors[column] = [f"Unknown location; known: {', '.join(stock_columns)}."]

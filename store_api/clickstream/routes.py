@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, NoReturn
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 
 from store_api import context, db
@@ -25,6 +25,7 @@ from store_api.clickstream.schemas import (
 )
 from store_api.errors import DomainError, ErrorCode, envelope
 from store_api.keys.models import Role
+from store_api.ratelimit import client_address
 
 blp = Blueprint(
     "clickstream", __name__, url_prefix="", description="Cookieless webshop clickstream."
@@ -140,13 +141,33 @@ def _read_batch() -> tuple[list[Any], bool]:
     return events, json_text_is_clean(body)
 
 
+def _batch() -> tuple[list[Any], bool]:
+    """``_read_batch()`` once per request: the rate limiter reads it first, to count events."""
+    cached = g.get("comptoir_batch")
+    if cached is None:
+        try:
+            cached = _read_batch()
+        except BodyError as error:
+            cached = error
+        g.comptoir_batch = cached
+    if isinstance(cached, BodyError):
+        raise cached
+    events, clean = cached
+    return events, clean
+
+
+def batch_size() -> int:
+    """What a batch costs against the collect limits: its events (1 if it is unreadable)."""
+    try:
+        events, _clean = _batch()
+    except BodyError:
+        return 1
+    return max(1, len(events))
+
+
 def _invalid(errors: dict[str, Any]) -> BodyError:
     fields = ", ".join(sorted(errors))
     return BodyError(422, ErrorCode.VALIDATION_ERROR, f"Invalid input: {fields}.", errors)
-
-
-def _client_ip() -> str:
-    return context.client_address()
 
 
 def _opted_out() -> bool:
@@ -189,9 +210,9 @@ class Collect(MethodView):
         COMPTOIR_ANALYTICS_MAX_EVENTS (500) per batch, else 413. See docs/clickstream.md.
         """
         reco = _reco_sender()
-        events, clean = _read_batch()
+        events, clean = _batch()
         client = service.ClientInfo(
-            ip=_client_ip(),
+            ip=client_address(),
             user_agent=request.headers.get("User-Agent", ""),
             gpc=_opted_out(),
         )

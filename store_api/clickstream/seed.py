@@ -9,11 +9,9 @@ are then brought up to date, and every report has weeks of history on first star
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,7 +22,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store_api import context, db
+from store_api import context, db, demo
 from store_api.analytics import rollup
 from store_api.catalog.models import Product
 from store_api.clickstream.models import ClickEvent
@@ -32,7 +30,6 @@ from store_api.clickstream.service import ClientInfo, CollectSettings, collect
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 DEMO_BROWSING = SEEDS / "demo_browsing.py"
-DEMO_CATALOG = SEEDS / "demo_catalog.csv"
 # Batches per write transaction: one commit per page hide would be most of the cost.
 BATCHES_PER_COMMIT = 250
 
@@ -73,12 +70,6 @@ def _catalog(session: Session, generator: ModuleType) -> list[Any]:
     ]
 
 
-def _not_demo(skus: Sequence[str]) -> list[str]:
-    with DEMO_CATALOG.open(newline="", encoding="utf-8") as handle:
-        demo = {row["sku"] for row in csv.DictReader(handle)}
-    return sorted(set(skus) - demo)
-
-
 def _progress(length: int, label: str) -> Any:
     return click.progressbar(length=length, label=label, file=None, show_pos=True)
 
@@ -107,12 +98,9 @@ def seed_browsing(weeks: int, visits_per_day: float, rng_seed: int, force: bool)
     if not products:
         click.echo("No active products to browse: load the catalogue first (flask seed).")
         return
-    foreign = _not_demo([p.sku for p in products])
+    foreign = demo.not_demo([p.sku for p in products])
     if foreign and not force:
-        click.echo(
-            f"{len(foreign)} product(s) are not from the demo catalogue (e.g. {foreign[0]}): "
-            "this looks like a real shop, no made-up browsing added (--force to add it)."
-        )
+        click.echo(demo.real_shop_notice(foreign, "no made-up browsing added (--force to add it)."))
         return
 
     started = time.perf_counter()

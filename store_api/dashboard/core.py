@@ -1,8 +1,10 @@
 """The owner's web dashboard at /dashboard: server-rendered HTML with vendored Chart.js.
 
 The owner logs in once with their API key. A signed session cookie (HttpOnly, SameSite=Strict,
-path /dashboard so it never rides along with the tracker's beacons) holds the key's id, which is
-checked against the database on every page: revoking the key logs the dashboard out. Reports
+path /dashboard so it never rides along with the tracker's beacons) holds a random login token;
+the database keeps the login (``sessions.py``), checked on every page: logging out, or revoking
+the key, ends it for every copy of the cookie. Forms from another site (a foreign Origin) are
+refused, the login form included. Reports
 come from ``reports.run_report`` in-process; their chart data is embedded as JSON and drawn by
 ``static/dashboard.js``, so the Content-Security-Policy allows no inline script at all.
 """
@@ -11,13 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -41,6 +41,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from store_api import context, db
+from store_api.dashboard import sessions
+from store_api.instance import secret_key
 from store_api.keys import service as keys
 from store_api.keys.models import ApiKey, Role
 
@@ -54,7 +56,6 @@ bp = Blueprint(
 )
 
 DASHBOARD_ROLES = frozenset({Role.OWNER, Role.ADMIN})
-SECRET_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
@@ -78,8 +79,7 @@ class _SessionInterface(SecureCookieSessionInterface):
     """
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        if not app.config.get("SECRET_KEY"):
-            app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+        secret_key(app)
         return super().get_signing_serializer(app)
 
 
@@ -97,31 +97,6 @@ def _configure_cookie(state: BlueprintSetupState) -> None:
 
 
 bp.record_once(_configure_cookie)
-
-
-def instance_secret_key(instance_path: str | Path) -> str:
-    """The key in ``<instance>/secret_key``, created once (mode 0600) if it is not there.
-
-    Workers race to create it at first start: each writes a private temporary file and
-    hard-links it into place; the link fails for all but the first, and everyone reads it.
-    """
-    path = Path(instance_path) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_hex(32) + "\n")
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    secret = path.read_text().strip()
-    if len(secret) < 32:
-        raise RuntimeError(f"{path} holds no usable secret key; delete it to get a new one.")
-    return secret
 
 
 @bp.after_request
@@ -146,12 +121,11 @@ class Owner:
 
 
 def _logged_in_owner(db_session: Session, now: dt.datetime) -> Owner | None:
-    key_id = session.get("key_id")
-    since = session.get("since")
-    if not isinstance(key_id, int) or not isinstance(since, int | float):
+    token = session.get(SESSION_LOGIN)
+    if not isinstance(token, str):
         return None
-    hours = current_app.config["DASHBOARD_SESSION_HOURS"]
-    if not 0 <= now.timestamp() - since <= hours * 3600:
+    key_id = sessions.key_of(db_session, token, now=now)
+    if key_id is None:
         return None
     key = db_session.scalars(
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
@@ -248,9 +222,15 @@ def login_submit() -> Response | tuple[str, int]:
                 role=role_name(key.role),
             ),
         )
+    with db.write(db_session):
+        token = sessions.open_session(
+            db_session,
+            key.id,
+            now=context.now(),
+            hours=current_app.config["DASHBOARD_SESSION_HOURS"],
+        )
     session.clear()
-    session["key_id"] = key.id
-    session["since"] = int(context.now().timestamp())
+    session[SESSION_LOGIN] = token
     return redirect(target, 303)
 
 
@@ -258,6 +238,8 @@ def login_submit() -> Response | tuple[str, int]:
 
 
 CSRF_FIELD = "csrf_token"
+# The cookie's only content besides the form token: the login's random token.
+SESSION_LOGIN = "login"
 CSRF_EXEMPT = frozenset({"dashboard.login_submit", "dashboard.static"})
 
 
@@ -278,9 +260,29 @@ def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token())
 
 
+def _foreign_origin() -> bool:
+    """A form sent from another site: its ``Origin`` names another host (or ``null``).
+
+    Compared by host and port, not scheme: behind a TLS proxy the app may see http. A request
+    without Origin (an old browser, a script) is judged by the CSRF token alone.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return urlsplit(origin).netloc.lower() != request.host.lower()
+
+
 @bp.before_request
 def _check_csrf() -> tuple[str, int] | None:
-    if request.method in {"GET", "HEAD", "OPTIONS"} or request.endpoint in CSRF_EXEMPT:
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return None
+    if _foreign_origin():  # the login too: no other site may log the owner in or out
+        return error(
+            403,
+            _("Not sent from the back office"),
+            _("This form was sent from another site. Open the back office and try again."),
+        )
+    if request.endpoint in CSRF_EXEMPT:
         return None
     expected = session.get(CSRF_FIELD)
     sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
@@ -295,6 +297,12 @@ def _check_csrf() -> tuple[str, int] | None:
 
 @bp.post("/logout")
 def logout() -> Response:
+    """End the login on the server too: a copy of the cookie is worth nothing after this."""
+    token = session.get(SESSION_LOGIN)
+    if isinstance(token, str):
+        db_session = db.get_session()
+        with db.write(db_session):
+            sessions.close_session(db_session, token)
     session.clear()
     return redirect(url_for("dashboard.login"), 303)
 

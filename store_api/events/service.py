@@ -15,6 +15,7 @@ from sqlalchemy import Table, TextClause, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from store_api.events.models import Event
+from store_api.events.visibility import Reader, visible_payload
 
 
 class EventType(enum.StrEnum):
@@ -134,6 +135,18 @@ def read(
         stmt = stmt.where(Event.sku.in_(skus))
     found = list(session.scalars(stmt.order_by(Event.seq).limit(limit)))
     return Page(found, found[-1].seq if found else after)
+
+
+def as_seen_by(event: Event, reader: Reader) -> dict[str, Any]:
+    """An event as ``reader`` may see it (see ``visibility``), as plain data."""
+    return {
+        "seq": event.seq,
+        "id": event.id,
+        "type": event.type,
+        "sku": event.sku,
+        "occurred_at": event.occurred_at,
+        "payload": visible_payload(event.type, event.payload, reader),
+    }
 
 
 def last_seq(session: Session) -> int:

@@ -45,6 +45,7 @@ from store_api.events.schemas import (
     EventStreamHeadersSchema,
     EventStreamQueryArgsSchema,
 )
+from store_api.events.visibility import Reader
 from store_api.schemas import ErrorSchema
 from store_api.tablets import service as tablets
 
@@ -122,9 +123,9 @@ class Pacing:
 _EVENT = EventSchema()
 
 
-def frame(event: Event) -> bytes:
+def frame(event: Event, reader: Reader) -> bytes:
     """One SSE message; ``id`` is the seq, so the browser's Last-Event-ID is our cursor."""
-    data = json.dumps(_EVENT.dump(event), separators=(",", ":"))
+    data = json.dumps(_EVENT.dump(service.as_seen_by(event, reader)), separators=(",", ":"))
     return f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n".encode()
 
 
@@ -156,6 +157,7 @@ def _events(
     skus: Sequence[str],
     pacing: Pacing,
     client: socket.socket | None,
+    reader: Reader,
     key_id: int,
     clock: Callable[[], dt.datetime],
 ) -> Iterator[bytes]:
@@ -171,7 +173,7 @@ def _events(
                 with db.read(session):
                     key = tablets.key_state(session, key_id, clock()) if check_key else None
                     page = service.read(session, after=cursor, limit=BATCH, types=types, skus=skus)
-                    chunk = b"".join(frame(event) for event in page.events)
+                    chunk = b"".join(frame(event, reader) for event in page.events)
                 if key is not None:
                     if key.revoked:
                         yield b": key revoked\n\n"
@@ -251,6 +253,7 @@ class EventStream(MethodView):
                 skus=args["sku"],
                 pacing=Pacing.from_config(app.config),
                 client=_plain_socket(request.environ),
+                reader=Reader(current_caller().role),
                 key_id=current_caller().key_id,
                 clock=app.extensions["comptoir_clock"],
             )

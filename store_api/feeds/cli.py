@@ -92,6 +92,8 @@ def pull_once() -> int:
 def feeds_pull(every: int) -> None:
     """Read the files waiting in <inbox>/<SUPPLIER CODE>/ (dry run, applied when the
     supplier's profile has auto_apply and no line is rejected)."""
+    if every:
+        click.echo(f"Looking for supplier files in {inbox_dir()} every {every} s.")
     while True:
         taken = pull_once()
         if not every:

@@ -20,12 +20,19 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from store_api.catalog.models import Product
-from store_api.errors import Conflict, ErrorCode, Invalid, NotFound
+from store_api.errors import Conflict, ErrorCode, Invalid, NotFound, OnHandLimit
 from store_api.events.service import EventType, NewEvent
 from store_api.orders.models import Order, OrderLine, OrderStatus
 from store_api.stock import journal
 from store_api.stock import service as stock
-from store_api.stock.models import Channel, Reason, Reservation, ReservationStatus, StockLevel
+from store_api.stock.models import (
+    MAX_ON_HAND,
+    Channel,
+    Reason,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+)
 
 
 @dataclass(frozen=True)
@@ -407,11 +414,21 @@ def cancel_order(
     for (product_id, location), quantity in sorted(back.items()):
         after = stock.guarded_update(
             session,
-            [StockLevel.product_id == product_id, StockLevel.location == location],
+            [
+                StockLevel.product_id == product_id,
+                StockLevel.location == location,
+                StockLevel.on_hand + quantity <= MAX_ON_HAND,
+            ],
             {"on_hand": StockLevel.on_hand + quantity, "updated_at": now},
         )
         if after is None:
-            raise RuntimeError(f"stock level of product {product_id} at {location} disappeared")
+            level = session.scalars(
+                select(StockLevel).where(
+                    StockLevel.product_id == product_id, StockLevel.location == location
+                )
+            ).one()
+            sku = next(ln.sku for ln in order.lines if ln.product_id == product_id)
+            raise OnHandLimit(sku, location, level.on_hand, quantity, MAX_ON_HAND)
         changes.append(journal.Change(after, quantity, 0))
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = now

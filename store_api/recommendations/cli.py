@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import sys
 import time
@@ -12,17 +11,13 @@ from types import ModuleType
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from store_api import context, db
-from store_api.catalog.models import Product
+from store_api import context, db, demo
 from store_api.recommendations import service
 from store_api.recommendations.routes import recommender_dir
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 DEMO_SALES = SEEDS / "demo_sales.py"
-DEMO_CATALOG = SEEDS / "demo_catalog.csv"
 
 recommender_cli = AppGroup("recommender", help="Train and inspect the recommendation model.")
 
@@ -63,12 +58,6 @@ def status() -> None:
     click.echo(f"Serving {version} ({service.artifact_path(directory, version)})")
 
 
-def _not_demo_products(session: Session) -> list[str]:
-    with DEMO_CATALOG.open(newline="", encoding="utf-8") as handle:
-        demo = {row["sku"] for row in csv.DictReader(handle)}
-    return sorted(set(session.scalars(select(Product.sku))) - demo)
-
-
 def _demo_sales_module() -> ModuleType:
     """seeds/ is data next to the code, not an installed package: load the file itself."""
     if "comptoir_demo_sales" in sys.modules:
@@ -96,11 +85,10 @@ def seed_sales(visits: int, rng_seed: int, force: bool) -> None:
         if demo_sales.has_sales(session):
             click.echo("The shop already has sales; no demo history added.")
             return
-        foreign = _not_demo_products(session)
+        foreign = demo.foreign_products(session)
         if foreign and not force:
             click.echo(
-                f"{len(foreign)} product(s) are not from the demo catalogue (e.g. {foreign[0]}): "
-                "this looks like a real shop, no made-up sales added (--force to add them)."
+                demo.real_shop_notice(foreign, "no made-up sales added (--force to add them).")
             )
             return
         report = demo_sales.generate(

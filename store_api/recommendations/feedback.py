@@ -31,6 +31,7 @@ from store_api.catalog.models import Product
 from store_api.orders.models import Order, OrderStatus
 from store_api.recommendations.models import FeedbackEvent, RecommendationEvent
 from store_api.recommendations.schemas import WIRE_EVENTS, RecommendationEventSchema
+from store_api.spreadsheet import csv_text
 from store_api.stock.models import Reservation, ReservationStatus
 
 # Tablet clocks drift; an event from further ahead than this is a wrong clock, not a sale.
@@ -345,6 +346,5 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    text = str(value)
     # A product name like "=HYPERLINK(...)" must stay text when the owner opens the file.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return csv_text(value) if isinstance(value, str) else str(value)

@@ -183,6 +183,17 @@ class RecommendationReport(MethodView):
     @require(*REPORT_READERS)
     @blp.arguments(RecommendationReportQueryArgsSchema, location="query")
     @blp.response(200, RecommendationReportSchema)
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "JSON, or with format=csv a CSV file (a header row, then rows).",
+                "content": {
+                    "application/json": {"schema": RecommendationReportSchema},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        }
+    )
     def get(self, args: dict[str, Any]) -> Any:
         """What recommendations sell: shown, accepted, sold and revenue per product or per day.
 

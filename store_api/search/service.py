@@ -78,7 +78,7 @@ def index_product(session: Session, product: Product) -> None:
 
 def _text_of(product: Product) -> ProductText:
     return ProductText(
-        id=product.id or 0,
+        id=getattr(product, "id", None) or 0,  # a feed indexes products before their insert
         sku=product.sku,
         gtin=product.gtin,
         name=product.name,
@@ -122,6 +122,7 @@ _PRODUCT_COLUMNS = (
     Product.id,
     Product.sku,
     Product.gtin,
+    Product.mpn,
     Product.name,
     Product.brand,
     Product.category,
@@ -146,6 +147,7 @@ def _payload(row: Any) -> dict[str, Any]:
     return {
         "sku": row.sku,
         "gtin": row.gtin,
+        "mpn": row.mpn,
         "name": row.name,
         "description": row.description,
         "brand": row.brand,

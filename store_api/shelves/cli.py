@@ -11,7 +11,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from store_api import context, db
+from store_api import context, db, demo
+from store_api.errors import Invalid
 from store_api.shelves import service
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -52,7 +53,8 @@ def read_planogram(path: Path) -> list[dict[str, Any]]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=DEMO_ZONES,
 )
-def seed_planogram(planogram_file: Path, zones_file: Path) -> None:
+@click.option("--force", is_flag=True, help="Also when the catalogue is not the demo one.")
+def seed_planogram(planogram_file: Path, zones_file: Path, force: bool) -> None:
     """Put the demo products in the demo shop's lanes, with the presence zones in front of
     them (once; run `flask seed` first)."""
     store: str = current_app.config["STORE_ID"]
@@ -61,7 +63,16 @@ def seed_planogram(planogram_file: Path, zones_file: Path) -> None:
         if service.list_lanes(session, store):
             click.echo(f"Store {store} already has a planogram; not loaded again.")
             return
-        count = service.seed_lanes(session, store, read_planogram(planogram_file), context.now())
+        foreign = demo.foreign_products(session)
+        if foreign and not force:
+            click.echo(demo.real_shop_notice(foreign, "no demo planogram loaded (--force)."))
+            return
+        try:
+            count = service.seed_lanes(
+                session, store, read_planogram(planogram_file), context.now()
+            )
+        except Invalid as exc:
+            raise click.ClickException(f"{planogram_file.name}: {exc.message}") from exc
         with zones_file.open(newline="", encoding="utf-8") as file:
             zones = [
                 service.put_zone(

@@ -182,7 +182,11 @@ class Footfall(MethodView):
     @sensors_blp.arguments(FootfallQueryArgsSchema, location="query")
     @sensors_blp.response(200, FootfallHourSchema(many=True))
     def get(self, args: dict[str, Any]) -> list[Any]:
-        """Visitors in and out per UTC hour (door counters), next to the store's sales."""
+        """Visitors in and out per UTC hour (door counters), next to the store's sales.
+
+        ``from`` is included and ``to`` excluded; ``to`` must come after ``from`` by at most 31
+        days (else 422 naming ``to``).
+        """
         session = db.get_session()
         with db.read(session):
             return list(service.footfall(session, _store(), args["date_from"], args["date_to"]))

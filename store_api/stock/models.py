@@ -59,6 +59,11 @@ ADJUSTMENT_REASONS = (
 )
 
 
+# The most units one location may hold: what an inventory count may set, and the ceiling every
+# other path (adjustments, imports) respects too, far below the 32-bit integer limit.
+MAX_ON_HAND = 1_000_000
+
+
 class StockLevel(Base):
     """Units of one product at one location. ``available = on_hand - reserved``."""
 
@@ -66,6 +71,7 @@ class StockLevel(Base):
     __table_args__ = (
         UniqueConstraint("product_id", "location", name="uq_stock_levels_product_location"),
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint(f"on_hand <= {MAX_ON_HAND}", name="on_hand_within_max"),
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
     )

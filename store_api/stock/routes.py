@@ -16,6 +16,7 @@ from store_api.errors import ErrorCode, Invalid
 from store_api.i18n import current_locale
 from store_api.idempotency import idempotent
 from store_api.keys.models import Role
+from store_api.schemas import ErrorSchema
 from store_api.stock import service
 from store_api.stock.models import Channel, Reservation
 from store_api.stock.schemas import (
@@ -105,6 +106,12 @@ class Adjustments(MethodView):
     @idempotent
     @blp.arguments(AdjustmentSchema)
     @blp.response(201, ProductStockSchema)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="below_reserved (fewer units than are held) or on_hand_limit "
+        "(more than MAX_ON_HAND units at one location).",
+    )
     def post(self, data: dict[str, Any]) -> service.ProductStock:
         """Add or remove units at a location (delivery, return, damage, loss, correction)."""
         session = db.get_session()

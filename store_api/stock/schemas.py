@@ -5,7 +5,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from store_api.schemas import PageArgsSchema, PageSchema, StrictSchema, positive_quantity, sku_field
-from store_api.stock.models import ADJUSTMENT_REASONS, Channel, ReservationStatus
+from store_api.stock.models import ADJUSTMENT_REASONS, MAX_ON_HAND, Channel, ReservationStatus
 
 _REFERENCE = fields.String(validate=validate.Length(max=255), allow_none=True)
 
@@ -68,7 +68,10 @@ class AdjustmentSchema(StrictSchema):
         required=True,
         strict=True,
         validate=validate.Range(min=-100_000, max=100_000),
-        metadata={"description": "Units added (delivery) or removed (negative: damage, loss)."},
+        metadata={
+            "description": "Units added (delivery) or removed (negative: damage, loss). "
+            f"A location never holds more than {MAX_ON_HAND} units (409 on_hand_limit)."
+        },
     )
     reason = fields.String(
         required=True, validate=validate.OneOf([r.value for r in ADJUSTMENT_REASONS])
@@ -83,12 +86,12 @@ class AdjustmentSchema(StrictSchema):
 
 class CountSchema(StrictSchema):
     on_hand = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=0, max=1_000_000)
+        required=True, strict=True, validate=validate.Range(min=0, max=MAX_ON_HAND)
     )
     expected_on_hand = fields.Integer(
         required=True,
         strict=True,
-        validate=validate.Range(min=0, max=1_000_000),
+        validate=validate.Range(min=0, max=MAX_ON_HAND),
         metadata={"description": "The on_hand you read before counting; a stale value gets 409."},
     )
     reference = _REFERENCE

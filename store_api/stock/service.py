@@ -22,11 +22,20 @@ from sqlalchemy.orm import Session
 from store_api.catalog.models import Product
 from store_api.catalog.service import get_product
 from store_api.db import UTCDateTime
-from store_api.errors import Conflict, ErrorCode, Forbidden, InsufficientStock, Invalid, NotFound
+from store_api.errors import (
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    InsufficientStock,
+    Invalid,
+    NotFound,
+    OnHandLimit,
+)
 from store_api.events.service import EventType, NewEvent
 from store_api.events.service import emit as emit_events
 from store_api.stock import journal
 from store_api.stock.models import (
+    MAX_ON_HAND,
     Channel,
     Reason,
     Reservation,
@@ -279,10 +288,17 @@ def adjust(
 ) -> LocationStock:
     """Deliveries, damage, corrections: on_hand += delta, never below what is reserved."""
     policy.check_location(location)
+    if not -MAX_ON_HAND <= delta <= MAX_ON_HAND:  # the API allows less; the CLI and imports too
+        raise Invalid(
+            ErrorCode.VALIDATION_ERROR,
+            f"An adjustment moves at most {MAX_ON_HAND} units.",
+            {"delta": [f"Must be between -{MAX_ON_HAND} and {MAX_ON_HAND}."]},
+        )
     where = [
         StockLevel.product_id == _product_id_of(sku),
         StockLevel.location == location,
         StockLevel.on_hand + delta >= StockLevel.reserved,
+        StockLevel.on_hand + delta <= MAX_ON_HAND,
     ]
     values = {"on_hand": StockLevel.on_hand + delta, "updated_at": now}
     row = guarded_update(session, where, values)
@@ -293,6 +309,8 @@ def adjust(
     if row is None:
         current = stock_of(session, sku, policy)
         level = next(loc for loc in current.locations if loc.location == location)
+        if level.on_hand + delta > MAX_ON_HAND:
+            raise OnHandLimit(sku, location, level.on_hand, delta, MAX_ON_HAND)
         raise Conflict(
             ErrorCode.BELOW_RESERVED,
             f"Cannot remove {-delta} unit(s) of {sku} at {location}: {level.on_hand} on hand, "
@@ -330,6 +348,12 @@ def count(
 ) -> LocationStock:
     """An inventory count, compare-and-set: refused if on_hand moved since it was read."""
     policy.check_location(location)
+    if not 0 <= on_hand <= MAX_ON_HAND:
+        raise Invalid(
+            ErrorCode.VALIDATION_ERROR,
+            f"A count is between 0 and {MAX_ON_HAND} units.",
+            {"on_hand": [f"Must be between 0 and {MAX_ON_HAND}."]},
+        )
     product = get_product(session, sku)
     _ensure_level(session, product.id, location, now)
     row = guarded_update(

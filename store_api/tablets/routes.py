@@ -34,12 +34,9 @@ _ID = "int(max=2147483647)"
 
 def pairing_secret(app: Flask) -> str:
     """The key of the codes' HMAC: SECRET_KEY, else the instance's generated secret."""
-    secret: str | None = app.config.get("SECRET_KEY")
-    if not secret:
-        from store_api.dashboard.core import instance_secret_key
+    from store_api.instance import secret_key
 
-        secret = app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
-    return secret
+    return secret_key(app)
 
 
 def pair_url(base: str, code: str) -> str:

@@ -11,6 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from store_api import db
+from store_api.instance import secret_key
+from store_api.webhooks.secret_box import SecretBox
 from store_api.webhooks.service import DeliveryPolicy
 from store_api.webhooks.worker import DeliveryWorker
 
@@ -36,6 +38,7 @@ def deliver(once: bool, concurrency: int | None) -> None:
         lambda: db.new_session(app),
         DeliveryPolicy.from_config(app.config),
         app.extensions["comptoir_clock"],
+        secret_box=SecretBox(secret_key(app)),
         concurrency=concurrency,
         report=click.echo,
     )

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,9 +39,12 @@ class WebhookSubscription(Base):
     description: Mapped[str] = mapped_column(String(255), default="")
     # Empty: every event. Items are event types or families such as "stock.*".
     event_types: Mapped[list[str]] = mapped_column(JSON(), default=list)
-    # Standard Webhooks format: "whsec_" + base64 of the HMAC key. Needed to sign, so kept.
-    secret: Mapped[str] = mapped_column(String(80))
+    # Standard Webhooks format: "whsec_" + base64 of the HMAC key. Needed to sign, so kept,
+    # encrypted with a key derived from SECRET_KEY (store_api/webhooks/secrets.py).
+    secret: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Customer fields of payloads (hold notes...) leave the machine only if the owner says so.
+    include_customer_data: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The last event seq fanned out into deliveries; starts at the newest seq at creation.
     cursor_seq: Mapped[int] = mapped_column(BigInteger, default=0)

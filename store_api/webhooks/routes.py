@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
 from store_api import context, db
 from store_api.auth import require
 from store_api.blueprint import Blueprint
+from store_api.instance import secret_key
 from store_api.keys.models import Role
 from store_api.webhooks import service
+from store_api.webhooks.destinations import DestinationPolicy
 from store_api.webhooks.models import WebhookSubscription
 from store_api.webhooks.schemas import (
     DeliveryPageSchema,
@@ -21,6 +24,7 @@ from store_api.webhooks.schemas import (
     WebhookSchema,
     WebhookUpdateSchema,
 )
+from store_api.webhooks.secret_box import SecretBox
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1", description="Webhook subscriptions.")
 
@@ -29,6 +33,14 @@ MANAGERS = (Role.OWNER,)
 # Ids beyond the column's range are simply not found (instead of a database error).
 _ID = "int(max=2147483647)"
 _BIG_ID = "int(max=9223372036854775807)"
+
+
+def _destinations() -> DestinationPolicy:
+    return DestinationPolicy.from_config(current_app.config)
+
+
+def _box() -> SecretBox:
+    return SecretBox(secret_key(current_app._get_current_object()))  # type: ignore[attr-defined]
 
 
 def _subscription_dict(
@@ -42,6 +54,7 @@ def _subscription_dict(
         "url": subscription.url,
         "description": subscription.description,
         "event_types": subscription.event_types,
+        "include_customer_data": subscription.include_customer_data,
         "active": subscription.active,
         "created_at": subscription.created_at,
         "failing_since": subscription.failing_since,
@@ -97,8 +110,10 @@ class Webhooks(MethodView):
         """Subscribe a URL to events from now on. The answer holds the secret, once."""
         session = db.get_session()
         with db.write(session):
-            subscription = service.create_subscription(session, now=context.now(), **data)
-            return {**_subscription_dict(session, subscription), "secret": subscription.secret}
+            subscription, secret = service.create_subscription(
+                session, now=context.now(), destinations=_destinations(), box=_box(), **data
+            )
+            return {**_subscription_dict(session, subscription), "secret": secret}
 
 
 @blp.route(f"/webhooks/<{_ID}:webhook_id>")
@@ -118,12 +133,17 @@ class WebhookById(MethodView):
         """Change url, event types, description or active; rotate the secret."""
         session = db.get_session()
         with db.write(session):
-            subscription = service.update_subscription(
-                session, webhook_id, changes, now=context.now()
+            subscription, rotated = service.update_subscription(
+                session,
+                webhook_id,
+                changes,
+                now=context.now(),
+                destinations=_destinations(),
+                box=_box(),
             )
             row = _subscription_dict(session, subscription)
-        if changes.get("rotate_secret"):
-            row["secret"] = subscription.secret
+        if rotated is not None:
+            row["secret"] = rotated
         return row
 
     @require(*MANAGERS)

@@ -16,7 +16,10 @@ def _url_field(**kwargs: Any) -> fields.Url:
         schemes={"http", "https"},
         require_tld=False,  # an endpoint on the shop's own network (http://10.0.0.5/hook)
         validate=validate.Length(max=MAX_URL_LENGTH),
-        metadata={"description": "Where events are POSTed: http or https, at most 2048 chars."},
+        metadata={
+            "description": "Where events are POSTed: http or https, at most 2048 chars; a "
+            "public address unless COMPTOIR_WEBHOOK_ALLOWED_NETWORKS lists it."
+        },
         **kwargs,
     )
 
@@ -32,10 +35,21 @@ def _event_types_field(**kwargs: Any) -> fields.List:
     )
 
 
+def _customer_data_field(**kwargs: Any) -> fields.Boolean:
+    return fields.Boolean(
+        metadata={
+            "description": "true: payloads keep customer fields (a hold's note, customer_*). "
+            "Off by default: they leave the shop's machine (docs/security.md)."
+        },
+        **kwargs,
+    )
+
+
 class WebhookCreateSchema(StrictSchema):
     url = _url_field(required=True)
     event_types = _event_types_field(load_default=list)
     description = fields.String(load_default="", validate=validate.Length(max=255))
+    include_customer_data = _customer_data_field(load_default=False)
 
 
 class WebhookUpdateSchema(StrictSchema):
@@ -44,6 +58,7 @@ class WebhookUpdateSchema(StrictSchema):
     url = _url_field()
     event_types = _event_types_field()
     description = fields.String(validate=validate.Length(max=255))
+    include_customer_data = _customer_data_field()
     active = fields.Boolean()
     rotate_secret = fields.Boolean(
         metadata={"description": "true: a new secret, returned once in this response."}
@@ -67,6 +82,7 @@ class WebhookSchema(Schema):
             "rotate_secret, never again."
         }
     )
+    include_customer_data = fields.Boolean()
     active = fields.Boolean()
     created_at = fields.DateTime()
     failing_since = fields.DateTime(

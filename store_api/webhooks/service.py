@@ -46,15 +46,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store_api.db import UTCDateTime
-from store_api.errors import ErrorCode, NotFound
+from store_api.errors import ErrorCode, Invalid, NotFound
 from store_api.events.models import Event
 from store_api.events.service import EventType, last_seq
+from store_api.events.visibility import Reader, visible_payload
+from store_api.webhooks.destinations import DestinationPolicy, DestinationRefused, check_url
 from store_api.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
 )
+from store_api.webhooks.secret_box import SecretBox, is_sealed
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
 USER_AGENT = "Comptoir-Webhooks"
@@ -87,10 +90,12 @@ class DeliveryPolicy:
     lease_seconds: float = 60.0
     concurrency: int = 8
     poll_seconds: float = 0.5
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DeliveryPolicy:
         return cls(
+            destinations=DestinationPolicy.from_config(config),
             retry_base_seconds=float(config["WEBHOOK_RETRY_BASE_SECONDS"]),
             retry_max_seconds=float(config["WEBHOOK_RETRY_MAX_SECONDS"]),
             timeout_seconds=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
@@ -120,27 +125,54 @@ def expand_types(event_types: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+def check_destination(url: str, destinations: DestinationPolicy) -> None:
+    """422 naming ``url`` when it can never receive deliveries (see ``destinations``)."""
+    try:
+        check_url(url, destinations)
+    except DestinationRefused as refused:
+        raise Invalid(
+            ErrorCode.VALIDATION_ERROR,
+            f"Invalid input: url. {refused.reason[:1].upper()}{refused.reason[1:]}.",
+            {"url": [f"Not allowed: {refused.reason}. {_ALLOW_HINT}"]},
+        ) from None
+
+
+_ALLOW_HINT = (
+    "Webhooks go to public addresses; list an on-premises receiver's network in "
+    "COMPTOIR_WEBHOOK_ALLOWED_NETWORKS (docs/security.md)."
+)
+
+
 def create_subscription(
     session: Session,
     *,
     url: str,
     event_types: Sequence[str] = (),
     description: str = "",
+    include_customer_data: bool = False,
     now: dt.datetime,
-) -> WebhookSubscription:
-    """Subscribe an endpoint. It receives events from now on, not the outbox's history."""
+    destinations: DestinationPolicy,
+    box: SecretBox,
+) -> tuple[WebhookSubscription, str]:
+    """Subscribe an endpoint. It receives events from now on, not the outbox's history.
+
+    Returns the subscription and its signing secret, in clear this once (it is stored sealed).
+    """
+    check_destination(url, destinations)
+    secret = new_secret()
     subscription = WebhookSubscription(
         url=url,
         description=description,
+        include_customer_data=include_customer_data,
         event_types=list(dict.fromkeys(event_types)),
-        secret=new_secret(),
+        secret=box.seal(secret),
         active=True,
         created_at=now,
         cursor_seq=last_seq(session),
     )
     session.add(subscription)
     session.flush()
-    return subscription
+    return subscription, secret
 
 
 def list_subscriptions(session: Session) -> list[WebhookSubscription]:
@@ -159,27 +191,49 @@ def get_subscription(session: Session, subscription_id: int) -> WebhookSubscript
 
 
 def update_subscription(
-    session: Session, subscription_id: int, changes: Mapping[str, Any], *, now: dt.datetime
-) -> WebhookSubscription:
+    session: Session,
+    subscription_id: int,
+    changes: Mapping[str, Any],
+    *,
+    now: dt.datetime,
+    destinations: DestinationPolicy,
+    box: SecretBox,
+) -> tuple[WebhookSubscription, str | None]:
     """Change url, description, event types or active; ``rotate_secret`` makes a new secret.
 
     Setting ``active`` back to true on a disabled subscription is the same as :func:`enable`.
+    Returns the subscription and, after a rotation, the new secret in clear (else None).
     """
     subscription = get_subscription(session, subscription_id)
+    if "url" in changes:
+        check_destination(changes["url"], destinations)
     # Deliveries before the subscription row: the lock order record_result() uses too.
     if changes.get("active") and not subscription.active:
         _enable(session, subscription, now)
     elif changes.get("active") is False:
         subscription.active = False
-    for name in ("url", "description"):
+    for name in ("url", "description", "include_customer_data"):
         if name in changes:
             setattr(subscription, name, changes[name])
     if "event_types" in changes:
         subscription.event_types = list(dict.fromkeys(changes["event_types"]))
+    rotated = None
     if changes.get("rotate_secret"):
-        subscription.secret = new_secret()
+        rotated = new_secret()
+        subscription.secret = box.seal(rotated)
     session.flush()
-    return subscription
+    return subscription, rotated
+
+
+def seal_plain_secrets(session: Session, box: SecretBox) -> int:
+    """Seal secrets stored in clear before sealing existed (``flask db upgrade`` runs this)."""
+    sealed = 0
+    for subscription in session.scalars(select(WebhookSubscription)):
+        if not is_sealed(subscription.secret):
+            subscription.secret = box.seal(subscription.secret)
+            sealed += 1
+    session.flush()
+    return sealed
 
 
 def delete_subscription(session: Session, subscription_id: int) -> None:
@@ -413,7 +467,7 @@ class Claimed:
     delivery_id: int
     subscription_id: int
     url: str
-    secret: str
+    secret: str  # as stored: sealed (open it with the SecretBox)
     attempt: int
     event_id: uuid.UUID
     event_seq: int
@@ -421,6 +475,7 @@ class Claimed:
     sku: str | None
     occurred_at: dt.datetime
     payload: dict[str, Any]
+    include_customer_data: bool = False
 
 
 def _claim_statements() -> tuple[Update, Select[Any]]:
@@ -474,6 +529,7 @@ def _claim_statements() -> tuple[Update, Select[Any]]:
             e.c.sku,
             e.c.occurred_at,
             e.c.payload,
+            s.c.include_customer_data,
         )
         .select_from(d.join(s, s.c.id == d.c.subscription_id).join(e, e.c.seq == d.c.event_seq))
         .where(d.c.id.in_(bindparam("ids", expanding=True)))
@@ -519,6 +575,7 @@ def claim(
             sku=r[8],
             occurred_at=r[9],
             payload=r[10],
+            include_customer_data=r[11],
         )
         for r in conn.execute(_CLAIMED, {"ids": leased})
     ]
@@ -528,11 +585,16 @@ def claim(
 
 
 def message_body(claimed: Claimed) -> bytes:
-    """Standard Webhooks payload: ``type``, ``timestamp``, ``data``; plus ``seq`` and ``sku``."""
+    """Standard Webhooks payload: ``type``, ``timestamp``, ``data``; plus ``seq`` and ``sku``.
+
+    ``data`` is the event's payload without customer fields unless the subscription includes
+    them (``events.visibility``).
+    """
+    reader = Reader.webhook(claimed.include_customer_data)
     message = {
         "type": claimed.event_type,
         "timestamp": claimed.occurred_at.isoformat(),
-        "data": claimed.payload,
+        "data": visible_payload(claimed.event_type, claimed.payload, reader),
         "seq": claimed.event_seq,
         "sku": claimed.sku,
     }
@@ -548,14 +610,15 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes | str) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def message_headers(claimed: Claimed, timestamp: int, body: bytes) -> dict[str, str]:
+def message_headers(claimed: Claimed, timestamp: int, body: bytes, secret: str) -> dict[str, str]:
+    """The Standard Webhooks headers; ``secret`` is the subscription's, opened (SecretBox)."""
     msg_id = str(claimed.event_id)
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(claimed.secret, msg_id, timestamp, body),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
     }
 
 
@@ -568,8 +631,11 @@ class Outcome:
 
     status_code: int | None
     latency_ms: int
+    # A short reason from a fixed list (see worker.HttpSender), never the receiver's words.
     error: str | None = None
     retry_after_seconds: float | None = None
+    # No retry can succeed: the destination is not allowed.
+    permanent: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -577,6 +643,8 @@ class Outcome:
 
     @property
     def retryable(self) -> bool:
+        if self.permanent:
+            return False
         code = self.status_code
         return code is None or not (400 <= code < 500) or code in RETRIED_CLIENT_ERRORS
 

@@ -14,35 +14,30 @@ import http.client
 import os
 import secrets
 import socket
+import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from store_api import db
 from store_api.webhooks import service
+from store_api.webhooks.destinations import (
+    Destination,
+    DestinationPolicy,
+    DestinationRefused,
+    Resolver,
+    vet,
+)
+from store_api.webhooks.secret_box import SecretBox, SecretUnreadable
 from store_api.webhooks.service import Claimed, DeliveryPolicy, Outcome
 
-# Enough of an error response to explain it in the delivery log.
-_ERROR_BODY_CHARS = 200
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a new destination: the endpoint URL is the subscription's."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-# No proxies from the environment either: deliveries go straight to the subscribed URL.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+# At most this much of an answer is read; none of it is kept.
+_DRAIN_BYTES = 64 * 1024
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -61,38 +56,86 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
-    """POST one message; any answer or failure becomes an :class:`Outcome`, never an error."""
-    if not url.lower().startswith(("http://", "https://")):
-        return Outcome(None, 0, error="Only http and https URLs are delivered to.")
-    # Scheme checked above (the API refuses others too): never file:, ftp: or custom schemes.
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    started = time.monotonic()
+class HttpSender:
+    """POSTs a message to a vetted destination; every answer or failure becomes an Outcome.
 
-    def elapsed() -> int:
-        return round((time.monotonic() - started) * 1000)
+    The host is resolved once and every address checked (:mod:`.destinations`); the socket
+    then connects to a vetted address while Host and TLS (SNI, certificate) use the name. No
+    proxy, no redirect (an answer, not a new destination). What the delivery log keeps is
+    the status code, or one short reason from a fixed list: never the receiver's body, never
+    the address a name resolved to, never the system's error text.
+    """
 
-    try:
-        with _opener.open(request, timeout=timeout) as response:
-            response.read()
-            return Outcome(response.status, elapsed())
-    except urllib.error.HTTPError as exc:
+    def __init__(
+        self,
+        destinations: DestinationPolicy,
+        resolve: Resolver = socket.getaddrinfo,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.destinations = destinations
+        self.resolve = resolve
+        self.tls = tls or ssl.create_default_context()
+
+    def __call__(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
+        started = time.monotonic()
+
+        def elapsed() -> int:
+            return round((time.monotonic() - started) * 1000)
+
         try:
-            text = exc.read(_ERROR_BODY_CHARS).decode("utf-8", "replace").strip()
-        except OSError:
-            text = ""
+            target = vet(url, self.destinations, self.resolve)
+        except DestinationRefused as refused:
+            return Outcome(None, elapsed(), error=refused.reason, permanent=refused.permanent)
+        connection = self._connect(target, timeout)
+        if isinstance(connection, str):
+            return Outcome(None, elapsed(), error=connection)
+        try:
+            connection.request("POST", target.target, body=body, headers=headers)
+            response = connection.getresponse()
+            # Read (and drop) a little of the answer so keep-alive peers are not cut mid-send.
+            response.read(_DRAIN_BYTES)
+            return Outcome(
+                response.status,
+                elapsed(),
+                retry_after_seconds=parse_retry_after(response.getheader("Retry-After")),
+            )
+        except TimeoutError:
+            return Outcome(None, elapsed(), error="no answer in time")
+        except ssl.SSLError:
+            return Outcome(None, elapsed(), error="TLS error")
+        except (OSError, http.client.HTTPException, ValueError):
+            return Outcome(None, elapsed(), error="invalid or interrupted answer")
         finally:
-            exc.close()
-        return Outcome(
-            exc.code,
-            elapsed(),
-            error=text or None,
-            retry_after_seconds=parse_retry_after(exc.headers.get("Retry-After")),
-        )
-    except urllib.error.URLError as exc:
-        return Outcome(None, elapsed(), error=f"{type(exc.reason).__name__}: {exc.reason}")
-    except (OSError, ValueError, http.client.HTTPException) as exc:  # timeouts, resets, junk
-        return Outcome(None, elapsed(), error=f"{type(exc).__name__}: {exc}")
+            connection.close()
+
+    def _connect(self, target: Destination, timeout: float) -> http.client.HTTPConnection | str:
+        """A connection to the first vetted address that answers, or why none did."""
+        reason = "could not connect"
+        for family, sockaddr in target.addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            try:
+                sock.connect(sockaddr)
+                if target.scheme == "https":
+                    sock = self.tls.wrap_socket(sock, server_hostname=target.host.strip("[]"))
+            except ssl.SSLCertVerificationError:
+                sock.close()
+                return "TLS certificate not valid for this host"
+            except ssl.SSLError:
+                sock.close()
+                return "TLS error"
+            except OSError:
+                # Refused, unreachable or timed out alike: the log is no port scanner.
+                sock.close()
+                continue
+            connection = (
+                http.client.HTTPSConnection(target.host, target.port, timeout=timeout)
+                if target.scheme == "https"
+                else http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+            )
+            connection.sock = sock  # connected (and wrapped) already: used as is
+            return connection
+        return reason
 
 
 Sender = Callable[[str, bytes, dict[str, str], float], Outcome]
@@ -136,7 +179,8 @@ class DeliveryWorker:
         concurrency: int | None = None,
         worker_id: str | None = None,
         report: Callable[[str], None] | None = None,
-        sender: Sender = post,
+        secret_box: SecretBox,
+        sender: Sender | None = None,
         report_every_seconds: float = 1.0,
     ) -> None:
         self.sessions = sessions
@@ -145,7 +189,8 @@ class DeliveryWorker:
         self.concurrency = max(1, concurrency or policy.concurrency)
         self.worker_id = worker_id or new_worker_id()
         self.report = report or (lambda _line: None)
-        self.sender = sender
+        self.sender = sender or HttpSender(policy.destinations)
+        self.secret_box = secret_box
         self.report_every_seconds = report_every_seconds
         self.totals = Totals()
         self._stop = threading.Event()
@@ -215,8 +260,12 @@ class DeliveryWorker:
         attempted_at = self.clock()
         try:
             body = service.message_body(item)
+            try:
+                secret = self.secret_box.open(item.secret)
+            except SecretUnreadable as unreadable:
+                return attempted_at, Outcome(None, 0, error=str(unreadable), permanent=True)
             # The wire timestamp is real time (receivers check it), whatever the app clock says.
-            headers = service.message_headers(item, int(time.time()), body)
+            headers = service.message_headers(item, int(time.time()), body, secret)
             outcome = self.sender(item.url, body, headers, self.policy.timeout_seconds)
         except Exception as exc:  # a bug in one message must not stop the others
             outcome = Outcome(None, 0, error=f"{type(exc).__name__}: {exc}")
