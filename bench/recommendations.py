@@ -164,6 +164,12 @@ class Gunicorn:
             "COMPTOIR_ACCESS_LOG": str(workdir / "access.log"),
             "COMPTOIR_BIND": f"127.0.0.1:{self.port}",
             "COMPTOIR_WORKERS": "1",
+            # Its own control socket and rate-limit counters, never the checkout's instance
+            # folder (another gunicorn of the machine may use it).
+            "COMPTOIR_CONTROL_SOCKET": str(
+                workdir / f"gunicorn-{'warm' if warm_up else 'cold'}.ctl"
+            ),
+            "COMPTOIR_RATELIMIT_STORAGE_URI": f"comptoir-sqlite:///{workdir / 'limits.db'}",
         }
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
