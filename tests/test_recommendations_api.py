@@ -613,7 +613,12 @@ def test_a_gunicorn_worker_loads_the_model_before_it_takes_requests(
     log = tmp_path / "gunicorn.log"
 
     server = start_gunicorn(
-        migrated, log, workers=1, env={"COMPTOIR_RECOMMENDER_DIR": str(directory)}, log_level="info"
+        migrated,
+        log,
+        workers=1,
+        env={"COMPTOIR_RECOMMENDER_DIR": str(directory)},
+        log_level="info",
+        start_timeout=180,  # the worker loads the model first: slow on a loaded machine
     )
     try:
         # The readiness check (/healthz) got an answer: the worker had finished post_worker_init.
