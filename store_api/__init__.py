@@ -84,6 +84,10 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     ratelimit.init_app(app)
     cli.init_app(app)
+    if app.config["RECOMMENDER_PRELOAD"]:
+        from store_api.recommendations.routes import warm_up
+
+        warm_up(app)
 
     @app.get("/")
     def index() -> Response:
