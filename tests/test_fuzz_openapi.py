@@ -48,6 +48,8 @@ _URL = "JSON Schema's uri format is wider than the http(s) URLs a webhook or an 
 _PERIOD = "'to' after 'from' and the longest period are rules between two fields"
 _BLANK = "stripped of whitespace first (Python's idea of it is wider than ECMA's \\s)"
 _EXISTS = "refers to a row that does not exist (422 by the API's convention for bodies)"
+_CONTACT = "an e-mail address or a mobile number (one of two fields, a real mobile number)"
+_TEMPLATE = "a reminder template's placeholders and syntax (read by the template engine)"
 
 EXPLAINED_422: dict[str, dict[str, str]] = {
     "POST /api/v1/search/synonyms": {"synonyms": _SEARCH_TEXT, "term": _SEARCH_TEXT},
@@ -71,8 +73,28 @@ EXPLAINED_422: dict[str, dict[str, str]] = {
         "sku": _EXISTS,
         "location": _EXISTS,
         "channel": "a seller key holds for the store channel only (the role, not the schema)",
+        "customer_id": _EXISTS,
     },
-    "POST /api/v1/orders": {"lines.sku": _EXISTS, "lines.location": _EXISTS},
+    "POST /api/v1/orders": {
+        "lines.sku": _EXISTS,
+        "lines.location": _EXISTS,
+        "customer_id": _EXISTS,
+    },
+    "PUT /api/v1/reservations/{reservation_id}/customer": {"customer_id": _EXISTS},
+    "POST /api/v1/customers": {"email": _CONTACT, "phone": _CONTACT},
+    "PATCH /api/v1/customers/{customer_id}": {"email": _CONTACT, "phone": _CONTACT},
+    "POST /api/v1/customers/{customer_id}/consents": {
+        "given_at": "a consent is not given later than now (the clock, not the schema)"
+    },
+    "POST /api/v1/customers/{customer_id}/stock-alerts": {"sku": _EXISTS},
+    "PUT /api/v1/reminders/templates/{kind}/{channel}": {"subject": _TEMPLATE, "body": _TEMPLATE},
+    "POST /api/v1/reminders/templates/{kind}/{channel}/preview": {
+        "subject": _TEMPLATE,
+        "body": _TEMPLATE,
+    },
+    "GET /api/v1/reminders/report": {"to": _PERIOD},
+    "GET /api/v1/reminders/messages": {"to": _PERIOD},
+    "GET /api/v1/sales": {"to": _PERIOD, "by": "each grouping named once"},
     "POST /api/v1/recommendations": {"skus": _EXISTS, "sku": _EXISTS},
     "PUT /api/v1/lanes/{shelf}/{lane}": {"sku": _EXISTS},
     "POST /api/v1/webhooks": {"url": _URL},
