@@ -60,3 +60,16 @@ def on_starting(server: Any) -> None:
             server.cfg.threads,
             stream_max,
         )
+
+
+def post_worker_init(worker: Any) -> None:
+    """Load the recommender model (and run one suggestion) before the worker takes requests:
+    its first recommendation call is then as fast as the others (docs/recommendations.md).
+    A retrain is picked up later in the background, without a restart."""
+    if os.environ.get("COMPTOIR_RECOMMENDER_WARM_UP", "1") == "0":  # bench baseline only
+        worker.log.info("worker %s ready, recommender model not loaded", worker.pid)
+        return
+    from store_api.recommendations.routes import warm_up
+
+    version = warm_up(worker.wsgi)
+    worker.log.info("worker %s ready, recommender model %s", worker.pid, version or "none")

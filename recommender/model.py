@@ -22,12 +22,12 @@ import scipy
 import sklearn
 
 from recommender.alternatives import AlternativeRecommender
-from recommender.base import Suggestion, TrainingData
+from recommender.base import ItemInfo, Suggestion, TrainingData
 from recommender.complements import ComplementRecommender
 from recommender.session import SessionKNN
 
 ARTIFACT_FORMAT = "comptoir-shop-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: reason codes, catalogue-aware complements (EASE)
 
 
 class ArtifactError(ValueError):
@@ -54,6 +54,9 @@ def library_versions() -> dict[str, str]:
 
 class ShopModel:
     """Complements, alternatives and next items for the shop, from one :class:`TrainingData`.
+
+    ``ShopModel()`` with its defaults is **the served configuration**: ``store_api`` trains
+    exactly this, and ``python -m recommender evaluate`` reports exactly this first.
 
     ``purchases_as_baskets`` adds the visits that ended in buying two or more items to the
     baskets; leave it off when those purchases are already baskets (web orders), or each
@@ -87,7 +90,14 @@ class ShopModel:
                 times += [max(times, default=0.0)] * len(extra)
         if self.complement_model.half_life_days is None:
             times = None
-        self.complement_model.fit(baskets, times, data.items)
+        self.complement_model.fit(
+            baskets,
+            times,
+            data.items,
+            sessions=data.sessions,
+            session_carts=data.session_carts,
+            session_times=data.session_times,
+        )
         step("complements")
         self.alternative_model.fit(data.sessions, data.session_purchases, data.items)
         step("alternatives")
@@ -96,6 +106,7 @@ class ShopModel:
         self.snapshot_ = {
             "baskets": len(data.baskets),
             "sessions": len(data.sessions),
+            "carts": sum(1 for cart in data.session_carts if cart),
             "items": len(data.items),
             "first_basket_time": min(data.basket_times, default=None),
             "last_basket_time": max(data.basket_times, default=None),
@@ -103,10 +114,30 @@ class ShopModel:
         return self
 
     def complements(
-        self, skus: Sequence[str], k: int = 5, exclude: Collection[str] = ()
+        self,
+        skus: Sequence[str],
+        k: int = 5,
+        exclude: Collection[str] = (),
+        infos: Mapping[str, ItemInfo] | None = None,
+        one_per_kind: bool = True,
     ) -> list[Suggestion]:
-        """What to sell with ``skus`` (the basket so far); no substitutes."""
-        return self.complement_model.recommend(skus, k, exclude)
+        """What to sell with ``skus`` (the basket so far): compatible accessories, then
+        consumables, other complements, services; no substitutes, one product of each kind.
+        ``infos`` describes products created since the training; ``one_per_kind=False``
+        leaves the last rule to the caller (:meth:`one_per_kind`, after its own filters)."""
+        return self.complement_model.recommend(
+            skus, k, exclude, infos=infos, one_per_kind=one_per_kind
+        )
+
+    def one_per_kind(
+        self, suggestions: Sequence[Suggestion], infos: Mapping[str, ItemInfo] | None = None
+    ) -> list[Suggestion]:
+        """Keep the best suggestion of each kind of product, in order."""
+        return self.complement_model.one_per_kind(suggestions, infos)
+
+    def knows(self, sku: str) -> bool:
+        """The model has a history for this product (else it reasons from the catalogue)."""
+        return self.complement_model.known(sku)
 
     def alternatives(self, sku: str, k: int = 5, exclude: Collection[str] = ()) -> list[Suggestion]:
         """What to offer instead of ``sku``; pass the unavailable items as ``exclude``."""

@@ -26,7 +26,6 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from recommender.base import Suggestion
-from recommender.complements import plural
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -175,8 +174,9 @@ class SessionKNN(BaseEstimator):
             item = str(self.items_[index])
             if (self.remove_seen and index in weights) or item in exclude:
                 continue
-            reason = f"viewed in {plural(int(votes[index]), 'similar visit')}"
-            out.append(Suggestion(item, float(scores[index]), reason))
+            out.append(
+                Suggestion(item, float(scores[index]), "viewed_next", {"visits": int(votes[index])})
+            )
             if len(out) == k:
                 break
         return out

@@ -6,10 +6,12 @@ ISO 8601 (UTC when no offset is given).
 * ``--baskets`` (required): ``basket_id,timestamp,item``, one row per item bought. A basket's
   time is its earliest row.
 * ``--sessions``: ``session_id,timestamp,item,action``, one row per event of a visit;
-  ``action`` is ``view`` or ``purchase`` (other actions are ignored). Views are kept in
-  timestamp order.
-* ``--items``: ``item,category,family,text``, the catalogue: category and family keep
-  substitutes out of complements and alternatives in; text finds alternatives for new items.
+  ``action`` is ``view``, ``cart`` or ``purchase`` (other actions are ignored). Views are
+  kept in timestamp order.
+* ``--items``: ``item,category,family,text`` and optionally ``name,brand,price,attributes``
+  (a JSON object: ``type``, ``compatible_avec``, ``marques``, ``modeles``, ``service`` ...):
+  the catalogue, which tells substitutes from complements, says what fits what, and finds
+  similar products for new ones (docs/recommender.md).
 
 Example::
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import inspect
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +39,7 @@ from recommender.session import SessionKNN
 
 
 def parse_time(value: str) -> float:
-    """Unix seconds, or ISO 8601 read as UTC when naive."""
+    """Unix seconds, or ISO 8601 read as UTC when naive (ValueError otherwise)."""
     try:
         return float(value)
     except ValueError:
@@ -44,6 +47,15 @@ def parse_time(value: str) -> float:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
+
+
+def _time(path: Path, row: dict[str, str]) -> float:
+    try:
+        return parse_time(row["timestamp"])
+    except ValueError as error:
+        raise click.UsageError(
+            f"{path}: timestamp {row['timestamp']!r} is neither Unix seconds nor ISO 8601"
+        ) from error
 
 
 def read_rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, str]]:
@@ -62,7 +74,7 @@ def read_baskets(path: Path) -> tuple[list[list[str]], list[float]]:
     """Baskets oldest first, with their times."""
     baskets: dict[str, tuple[float, list[str]]] = {}
     for row in read_rows(path, ("basket_id", "timestamp", "item")):
-        time = parse_time(row["timestamp"])
+        time = _time(path, row)
         start, items = baskets.setdefault(row["basket_id"], (time, []))
         items.append(row["item"])
         if time < start:
@@ -71,20 +83,46 @@ def read_baskets(path: Path) -> tuple[list[list[str]], list[float]]:
     return [items for _, items in ordered], [time for time, _ in ordered]
 
 
-def read_sessions(path: Path) -> tuple[list[list[str]], list[list[str]]]:
-    """Visits oldest first: items viewed in order, and items bought."""
+def read_sessions(
+    path: Path,
+) -> tuple[list[list[str]], list[list[str]], list[list[str]], list[float]]:
+    """Visits oldest first: items viewed in order, items bought, items put in the cart, and
+    when each visit began."""
     events: dict[str, list[tuple[float, str, str]]] = {}
     for row in read_rows(path, ("session_id", "timestamp", "item", "action")):
         events.setdefault(row["session_id"], []).append(
-            (parse_time(row["timestamp"]), row["item"], row["action"].strip().lower())
+            (_time(path, row), row["item"], row["action"].strip().lower())
         )
     visits = sorted(events.values(), key=lambda rows: min(t for t, _, _ in rows))
-    sessions, purchases = [], []
+    sessions, purchases, carts, starts = [], [], [], []
     for rows in visits:
         rows.sort(key=lambda r: r[0])  # stable: same-second events keep file order
         sessions.append([item for _, item, action in rows if action == "view"])
         purchases.append(list(dict.fromkeys(item for _, item, a in rows if a == "purchase")))
-    return sessions, purchases
+        carts.append(list(dict.fromkeys(item for _, item, a in rows if a == "cart")))
+        starts.append(rows[0][0])
+    return sessions, purchases, carts, starts
+
+
+def _attributes(path: Path, value: str) -> dict[str, Any]:
+    if not value.strip():
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError as error:
+        raise click.UsageError(f"{path}: attributes is not JSON: {value!r}") from error
+    if not isinstance(parsed, dict):
+        raise click.UsageError(f"{path}: attributes must be a JSON object: {value!r}")
+    return parsed
+
+
+def _price(path: Path, value: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError as error:
+        raise click.UsageError(f"{path}: price is not a number: {value!r}") from error
 
 
 def read_items(path: Path) -> dict[str, ItemInfo]:
@@ -93,6 +131,10 @@ def read_items(path: Path) -> dict[str, ItemInfo]:
             category=row["category"].strip(),
             family=(row.get("family") or "").strip(),
             text=(row.get("text") or "").strip(),
+            name=(row.get("name") or row.get("text") or "").strip(),
+            brand=(row.get("brand") or "").strip(),
+            price=_price(path, row.get("price") or ""),
+            attributes=_attributes(path, row.get("attributes") or ""),
         )
         for row in read_rows(path, ("item", "category", "family", "text"))
     }
@@ -102,8 +144,8 @@ HELP = """Fit the shop's recommendation model from CSV files and save OUT.joblib
 
 \b
 --baskets   basket_id,timestamp,item            one row per item bought
---sessions  session_id,timestamp,item,action    action: view | purchase
---items     item,category,family,text           the catalogue
+--sessions  session_id,timestamp,item,action    action: view | cart | purchase
+--items     item,category,family,text[,name,brand,price,attributes]   the catalogue
 
 Timestamps are Unix seconds or ISO 8601 (UTC when naive). See docs/recommender.md.
 """
@@ -141,11 +183,20 @@ def _default(estimator: type, parameter: str) -> Any:
     help="Complements: fewest baskets a pair needs.",
 )
 @click.option(
+    "--l2",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_default(ComplementRecommender, "l2"),
+    show_default=True,
+    help="Complements (ease): ridge; larger shrinks rare pairs more.",
+)
+@click.option(
     "--half-life-days",
     type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Complements: a basket this much older than the newest weighs half (default: no decay).",
+    default=_default(ComplementRecommender, "half_life_days"),
+    show_default=True,
+    help="Complements: a basket this much older than the newest weighs half.",
 )
+@click.option("--no-decay", is_flag=True, help="Complements: every basket weighs the same.")
 @click.option(
     "--neighbours",
     type=click.IntRange(min=1),
@@ -172,7 +223,9 @@ def train(
     out: Path,
     similarity: str,
     min_support: int,
+    l2: float,
     half_life_days: float | None,
+    no_decay: bool,
     neighbours: int,
     sample_size: int,
     purchases_as_baskets: bool,
@@ -180,7 +233,10 @@ def train(
     data = TrainingData()
     model = ShopModel(
         complements=ComplementRecommender(
-            similarity=similarity, min_support=min_support, half_life_days=half_life_days
+            similarity=similarity,
+            l2=l2,
+            min_support=min_support,
+            half_life_days=None if no_decay else half_life_days,
         ),
         alternatives=AlternativeRecommender(),
         session=SessionKNN(k=neighbours, sample_size=sample_size),
@@ -191,7 +247,12 @@ def train(
         data.baskets, data.basket_times = read_baskets(baskets)
         bar.update(1, "reading visits")
         if sessions is not None:
-            data.sessions, data.session_purchases = read_sessions(sessions)
+            (
+                data.sessions,
+                data.session_purchases,
+                data.session_carts,
+                data.session_times,
+            ) = read_sessions(sessions)
         bar.update(1, "reading items")
         if items is not None:
             data.items = read_items(items)

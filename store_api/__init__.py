@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, redirect
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from store_api import cli, config, db, errors, i18n, openapi, ratelimit
@@ -16,6 +17,18 @@ from store_api.instance import private_dir
 from store_api.schemas import ErrorSchema
 from store_api.stock.service import StockPolicy
 from store_api.webhooks.destinations import DestinationPolicy
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in a path is a row id: at most what an INTEGER column holds (2**31 - 1).
+
+    A bigger number is a 404 like any unknown id, not a driver error (SQLite cannot bind it,
+    PostgreSQL refuses it for an INTEGER). The bound is documented as the parameter's maximum.
+    """
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
@@ -27,6 +40,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         instance_path=str(config.instance_folder()) if given else None,
     )
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(config.load(settings))
     private_dir(app.instance_path)
     if not app.config["DATABASE_URL"]:
@@ -49,6 +63,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app)
     api.ma_plugin.converter.add_attribute_function(openapi.decimal_properties)
     api.ma_plugin.converter.add_attribute_function(openapi.ecma_patterns)
+    api.ma_plugin.converter.add_attribute_function(openapi.dict_key_choices)
     app.extensions["comptoir_api"] = api
     _register_blueprints(api)
     from store_api.dashboard import bp as dashboard_bp
@@ -69,6 +84,10 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     ratelimit.init_app(app)
     cli.init_app(app)
+    if app.config["RECOMMENDER_PRELOAD"]:
+        from store_api.recommendations.routes import warm_up
+
+        warm_up(app)
 
     @app.get("/")
     def index() -> Response:

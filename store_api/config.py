@@ -95,6 +95,9 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_MAX_PER_WORKER": 8,
     # Trained recommender artifacts; empty means "<instance>/recommender".
     "RECOMMENDER_DIR": "",
+    # Load the recommender model in create_app (gunicorn workers always load it at start,
+    # see gunicorn.conf.py; turn this on for another WSGI server).
+    "RECOMMENDER_PRELOAD": False,
     # Where complements come from when the model knows nothing (best-sellers that fit).
     "RECOMMENDER_ACCESSORY_CATEGORY": "Accessoires",
     # Signs the owner's dashboard session cookie. Empty: a random key generated once into

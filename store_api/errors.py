@@ -189,10 +189,23 @@ class OnHandLimit(Conflict):
         )
 
 
+def _string_keys(value: Any) -> Any:
+    """Marshmallow keys a list item's errors by its index (an int) next to field names; JSON
+    keys are strings, and sorting a mix of both fails (a 500 instead of the 422)."""
+    if isinstance(value, dict):
+        return {str(key): _string_keys(item) for key, item in value.items()}
+    return value
+
+
 def envelope_body(
     code: str, status: int, message: str, errors: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    return {"code": str(code), "status": status, "message": message, "errors": errors or {}}
+    return {
+        "code": str(code),
+        "status": status,
+        "message": message,
+        "errors": _string_keys(errors or {}),
+    }
 
 
 def envelope(

@@ -203,7 +203,7 @@ def idempotent(view: F) -> F:
                 "in": "header",
                 "name": HEADER,
                 "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
                 "description": "Optional. A retry with the same key gets the first answer "
                 "again (header Idempotent-Replayed: true) and changes nothing; the same key "
                 "with another body is a 422 idempotency_key_reused. Kept 24 h.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 _OUT_PATTERN = r"^-?\d+\.\d{2}$"
 
@@ -45,4 +45,22 @@ def ecma_patterns(self: Any, field: fields.Field, ret: dict[str, Any]) -> dict[s
     pattern = ret.get("pattern")
     if isinstance(pattern, str) and ("\\Z" in pattern or "\\A" in pattern):
         return {"pattern": pattern.replace("\\A", "^").replace("\\Z", "$")}
+    return {}
+
+
+def dict_key_choices(self: Any, field: fields.Dict, ret: dict[str, Any]) -> dict[str, Any]:
+    """A ``fields.Dict`` whose keys must be one of a few names: those names as properties.
+
+    apispec documents only the values (``additionalProperties``), so any key looked valid and
+    the API's 422 "Must be one of" was undocumented (found by Schemathesis).
+    """
+    if not isinstance(field, fields.Dict) or field.key_field is None:
+        return {}
+    value = ret.get("additionalProperties")
+    for validator in field.key_field.validators:
+        if isinstance(validator, validate.OneOf) and isinstance(value, dict):
+            return {
+                "properties": {str(choice): value for choice in validator.choices},
+                "additionalProperties": False,
+            }
     return {}

@@ -288,7 +288,9 @@ def start_gunicorn(
     workers: int = 2,
     threads: int = 4,
     env: dict[str, str] | None = None,
+    log_level: str = "warning",
     port: int | None = None,
+    start_timeout: float = 30.0,
 ) -> LiveServer:
     """Serve Comptoir; ``env`` adds variables (``COMPTOIR_STREAM_MAX_PER_WORKER``...).
 
@@ -319,7 +321,7 @@ def start_gunicorn(
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--log-level",
-                "warning",
+                log_level,
                 "--logger-class",
                 "store_api.serving.SafeAccessLogger",
                 # Not ~/.gunicorn/gunicorn.ctl, shared by every gunicorn of the user.
@@ -332,7 +334,7 @@ def start_gunicorn(
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + start_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")

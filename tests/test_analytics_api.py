@@ -86,7 +86,9 @@ def test_a_visit_just_collected_shows_in_the_report_without_a_rollup_run(
     browse(client, clock, buyer())
     clock.current = START.replace(hour=15)
 
-    response = get(client, keys, f"{REPORTS}/viewed-instead?from=2026-11-27&to=2026-11-27")
+    response = get(
+        client, keys, f"{REPORTS}/viewed-instead?from=2026-11-27&to=2026-11-27&evidence=all"
+    )
 
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -94,7 +96,7 @@ def test_a_visit_just_collected_shows_in_the_report_without_a_rollup_run(
         "viewed-instead",
         "2026-11-27",
         "2026-11-27",
-        {},
+        {"evidence": "all"},
     )
     assert body["rows"] == [
         {
@@ -105,6 +107,9 @@ def test_a_visit_just_collected_shows_in_the_report_without_a_rollup_run(
             "bought_name": "=Lave-linge Acme W8",
             "bought_variant": "Blanc",
             "visits": 1,
+            "share": 1.0,
+            "share_low": 0.2065,
+            "significant": False,
             "median_dwell_s": 180.0,
             "colour_swap": True,
         }
@@ -180,10 +185,12 @@ def test_csv_money_and_booleans(
     browse(client, clock, buyer())
 
     sources = get(client, keys, f"{REPORTS}/sources?format=csv").get_data(as_text=True)
-    swaps = get(client, keys, f"{REPORTS}/viewed-instead?format=csv").get_data(as_text=True)
+    swaps = get(client, keys, f"{REPORTS}/viewed-instead?format=csv&evidence=all").get_data(
+        as_text=True
+    )
 
     assert sources.splitlines()[1] == "google,organic,,1,1,1.0,518.90,518.90"
-    assert swaps.splitlines()[1].endswith(",1,180.0,true")
+    assert swaps.splitlines()[1].endswith(",1,1.0,0.2065,false,180.0,true")
 
 
 @pytest.mark.parametrize(
@@ -198,6 +205,8 @@ def test_csv_money_and_booleans(
         ("sort=views", "sort"),
         ("device=", "device"),
         ("group=day", "group"),  # recommendations only
+        ("evidence=all", "evidence"),  # viewed-instead only
+        ("evidence=some", "evidence"),
     ],
 )
 def test_bad_parameters_are_422_naming_the_field(

@@ -13,11 +13,22 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from recommender.stats import wilson_lower_bound
 from store_api import db
 from store_api.analytics import reports
 from store_api.errors import Invalid, NotFound
 from store_api.recommendations import feedback
-from tests.fixtures.browsing import MOBILE, START, TABLET, Item, Shopper, collect, refresh, report
+from tests.fixtures.browsing import (
+    DESKTOP,
+    MOBILE,
+    START,
+    TABLET,
+    Item,
+    Shopper,
+    collect,
+    refresh,
+    report,
+)
 from tests.fixtures.shop import add_product
 
 RED = Item("LL-ACME-W8-RG", "Rouge", "Lave-linge", "549.00")
@@ -128,8 +139,9 @@ def test_looked_at_a_lot_rarely_bought(app: Flask, browsed: None) -> None:
 
 
 def test_looked_long_at_x_bought_y_instead(app: Flask, browsed: None) -> None:
-    rows = report(app, "viewed-instead")
+    rows = report(app, "viewed-instead", evidence="all")
 
+    assert report(app, "viewed-instead") == []  # one visit each: not shown by default
     assert rows == [
         {
             # Dan looked longest at the Zeta washer (300 s) of the washers he did not buy; the
@@ -141,6 +153,9 @@ def test_looked_long_at_x_bought_y_instead(app: Flask, browsed: None) -> None:
             "bought_name": "Lave-linge Acme W8 8 kg",
             "bought_variant": "Blanc",
             "visits": 1,
+            "share": 1.0,  # Dan is the only one who looked longest at the Zeta washer
+            "share_low": pytest.approx(0.2065, abs=1e-4),  # Wilson, 1 of 1
+            "significant": False,
             "median_dwell_s": 300.0,
             "colour_swap": False,
         },
@@ -152,9 +167,82 @@ def test_looked_long_at_x_bought_y_instead(app: Flask, browsed: None) -> None:
             "bought_name": "Lave-linge Acme W8 8 kg",
             "bought_variant": "Blanc",
             "visits": 1,
+            "share": 1.0,
+            "share_low": pytest.approx(0.2065, abs=1e-4),
+            "significant": False,
             "median_dwell_s": 180.0,
             "colour_swap": True,
         },
+    ]
+
+
+def swapper(n: int, looked_at: Item, bought: Item) -> Shopper:
+    """A visit that looks at one washer for 2 minutes and buys another."""
+    s = Shopper(at=START + dt.timedelta(minutes=40 * n), user_agent=f"{DESKTOP} swapper/{n}")
+    s.view(looked_at).dwell(looked_at, 120).view(bought).dwell(bought, 20)
+    s.wait(minutes=2).purchase(bought, transaction_id=f"S-{n}")
+    return s
+
+
+def test_only_pairs_that_beat_chance_are_shown_by_default(app: Flask, shop: None) -> None:
+    # Of the 8 visits that looked longest at the red washer and bought another washer, 6
+    # bought the white one; 2 bought the Zeta. The Zeta, looked at in 6 visits, went to the
+    # red one 3 times and to the white one 3 times.
+    shoppers = [swapper(n, RED, WHITE) for n in range(6)]
+    shoppers += [swapper(n, RED, OTHER) for n in range(6, 8)]
+    shoppers += [swapper(n, OTHER, RED) for n in range(8, 11)]
+    shoppers += [swapper(n, OTHER, WHITE) for n in range(11, 14)]
+    collect(app, *shoppers)
+    refresh(app)
+
+    shown = report(app, "viewed-instead")
+    every = report(app, "viewed-instead", evidence="all")
+
+    # White is bought in 9 of the category's 14 swaps (0.64): red -> white, 6 of 8, has a
+    # lower bound of 0.41, which does not beat it; red -> Zeta (2 visits) is too few.
+    # Red is bought in 3 of 14 (0.21): Zeta -> red, 3 of 6, lower bound 0.19, does not.
+    assert wilson_lower_bound(6, 8) == pytest.approx(0.409, abs=1e-3)
+    assert wilson_lower_bound(3, 6) == pytest.approx(0.188, abs=1e-3)
+    assert shown == []
+    assert len(every) == 4 and not any(r["significant"] for r in every)
+    # 4 more visits go from the Zeta to the red washer: 7 of 10 now, lower bound 0.40, and
+    # red is bought in 7 of 18 swaps (0.39).
+    collect(app, *[swapper(n, OTHER, RED) for n in range(14, 18)])
+    refresh(app)
+
+    shown = report(app, "viewed-instead")
+
+    assert [(r["viewed_sku"], r["bought_sku"], r["visits"]) for r in shown] == [
+        (OTHER.sku, RED.sku, 7)
+    ]
+    assert shown[0]["share"] == 0.7 and shown[0]["significant"] is True
+    assert shown[0]["share_low"] == pytest.approx(wilson_lower_bound(7, 10), abs=1e-4)
+
+
+def test_a_pair_that_beats_chance_needs_three_visits(app: Flask, shop: None) -> None:
+    # The white washer was looked at longest twice and both visits bought the Zeta (2 of 2,
+    # lower bound 0.34); the Zeta is bought in 2 of the category's 8 swaps (0.25): it beats
+    # chance, but two visits are too few to show it.
+    shoppers = [swapper(n, WHITE, OTHER) for n in range(2)]
+    shoppers += [swapper(n, OTHER, RED) for n in range(2, 8)]
+    collect(app, *shoppers)
+    refresh(app)
+
+    every = {
+        (r["viewed_sku"], r["bought_sku"]): r for r in report(app, "viewed-instead", evidence="all")
+    }
+
+    assert wilson_lower_bound(2, 2) > 2 / 8
+    assert every[(WHITE.sku, OTHER.sku)]["significant"] is False
+    assert report(app, "viewed-instead") == []
+    # A third visit: 3 of 3 (lower bound 0.44) against 3 of 9 (0.33), and 3 visits.
+    collect(app, swapper(8, WHITE, OTHER))
+    refresh(app)
+
+    shown = report(app, "viewed-instead")
+
+    assert [(r["viewed_sku"], r["bought_sku"], r["visits"]) for r in shown] == [
+        (WHITE.sku, OTHER.sku, 3)
     ]
 
 

@@ -102,7 +102,8 @@ def test_folding_as_events_arrive_equals_folding_them_all_at_once(app: Flask, sh
         ("free", 1, 0),
         ("free delivery reached", 1, 0),
     ]
-    assert report(app, "viewed-instead")[0]["median_dwell_s"] == 180.0  # 120 s + 60 s
+    swaps = report(app, "viewed-instead", evidence="all")
+    assert swaps[0]["median_dwell_s"] == 180.0  # 120 s + 60 s
 
 
 def test_a_purchase_20_minutes_after_the_fee_turns_abandonment_into_a_sale(

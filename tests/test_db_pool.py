@@ -30,18 +30,21 @@ def backend_pid(engine: Engine) -> int:
 
 def drop_other_connections(database_url: str) -> int:
     """What a database restart does to the pool: every other session of the database ends."""
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     killer = db.make_engine(database_url)
     try:
         with killer.connect() as conn:
-            ended = conn.scalar(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
+            pids = list(conn.scalars(text(f"SELECT pid {others}")))
+            ended = conn.scalar(text(f"SELECT count(pg_terminate_backend(pid)) {others}"))
+            # Done when the server no longer lists those backends (not after some sleep).
+            deadline = time.monotonic() + 30
+            gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
+            while conn.scalar(gone, {"pids": pids}):
+                assert time.monotonic() < deadline, "the terminated backends never went away"
+                conn.rollback()  # a fresh snapshot of pg_stat_activity
+                time.sleep(0.01)
     finally:
         killer.dispose()
-    time.sleep(0.2)  # the backends are gone once the server has processed the signal
     return int(ended or 0)
 
 

@@ -33,6 +33,9 @@ FEET = "AC-XAV-AVF4"
 KIT = "AC-BOS-WTZ27400-BL"
 FEET_PRICE = "19.90"
 KIT_PRICE = "34.50"
+# Two kinds of accessory (one product of each kind is shown): names as the catalogue has them.
+FEET_NAME = "Pieds anti-vibration Xavax pour lave-linge (lot de 4)"
+KIT_NAME = "Kit de superposition Bosch"
 
 EVENTS = "/api/v1/recommendations/events"
 REPORT = "/api/v1/recommendations/report"
@@ -42,11 +45,12 @@ TODAY = "2026-11-27"  # the frozen clock: 2026-11-27 09:30 UTC, 10:30 in Paris
 @pytest.fixture
 def shop(app: Flask, clock: FrozenClock) -> None:
     add_product(app, WASHER, {"floor": 3, "warehouse": 10}, brand="Bosch")
-    for sku, price in ((FEET, FEET_PRICE), (KIT, KIT_PRICE)):
+    for sku, price, name in ((FEET, FEET_PRICE, FEET_NAME), (KIT, KIT_PRICE, KIT_NAME)):
         add_product(
             app,
             sku,
             {"floor": 10, "warehouse": 10},
+            name=name,
             category="Accessoires",
             price=price,
             attributes={"compatible_avec": ["Lave-linge"]},
@@ -200,7 +204,7 @@ def test_shown_accepted_reserved_and_sold_shows_in_the_report_with_its_revenue(
     rows = rows_by_sku(body)
     assert rows[FEET] == {
         "sku": FEET,
-        "name": f"Produit {FEET}",
+        "name": FEET_NAME,
         "shown": 1,
         "accepted": 1,
         "sold": 1,
@@ -455,7 +459,7 @@ def test_by_day_every_day_of_the_period_in_the_shops_time_zone(
         (
             "product",
             ["sku", "name", "shown", "accepted", "sold", "units", "acceptance_rate"],
-            [FEET, f"Produit {FEET}", "1", "1", "1", "1", "1.0"],
+            [FEET, FEET_NAME, "1", "1", "1", "1", "1.0"],
         ),
         ("day", ["day", "shown", "accepted", "sold", "units"], [TODAY, "2", "1", "1", "1"]),
     ],

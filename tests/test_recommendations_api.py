@@ -9,6 +9,7 @@ model is trained with the real CLI command.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,14 @@ from store_api import db
 from store_api.catalog import service as catalog
 from store_api.keys.models import Role
 from store_api.recommendations import service
+from store_api.recommendations.routes import warm_up
+from store_api.shelves.models import Lane
 from store_api.stock import service as stock
 from store_api.stock.models import Channel
 from tests.conftest import Keys
 from tests.fixtures.clock import FrozenClock
 from tests.fixtures.shop import add_product
+from tests.servers import start_gunicorn, stop_gunicorn
 
 WASHER = "LL-BOS-WAN28-BL"
 WASHER_BLACK = "LL-BOS-WAN28-NR"
@@ -39,7 +43,7 @@ SOLD_OUT = "AC-WPR-DES100"
 TV_MOUNT = "AC-MEL-SS400S-NR"
 NEW_ACCESSORY = "AC-WPR-AVM100"
 
-FALLBACK = "best seller in {}"
+FALLBACK = "Parmi les meilleures ventes du rayon {}"
 
 
 def product_url(sku: str) -> str:
@@ -49,12 +53,12 @@ def product_url(sku: str) -> str:
 CONTEXT = "/api/v1/recommendations"
 
 
-def washer_accessory(app: Flask, sku: str, units: int, **attributes: Any) -> str:
+def washer_accessory(app: Flask, sku: str, units: int, name: str, **attributes: Any) -> str:
     return add_product(
         app,
         sku,
         {"floor": units // 2, "warehouse": units - units // 2},
-        name=f"Accessoire {sku}",
+        name=name,
         category="Accessoires",
         price="19.90",
         attributes={"compatible_avec": ["Lave-linge", "Sèche-linge"], **attributes},
@@ -78,9 +82,11 @@ def shop(app: Flask) -> None:
         category="Téléviseurs",
         brand="Samsung",
     )
-    washer_accessory(app, STACKING_KIT, 20, marques=["Bosch", "Siemens"])
-    washer_accessory(app, FEET, 30)
-    washer_accessory(app, RETIRED, 10)
+    washer_accessory(
+        app, STACKING_KIT, 20, "Kit de superposition Bosch", marques=["Bosch", "Siemens"]
+    )
+    washer_accessory(app, FEET, 30, "Pieds anti-vibration pour lave-linge")
+    washer_accessory(app, RETIRED, 10, "Tuyau d'arrivée d'eau")
     add_product(
         app,
         SOLD_OUT,
@@ -261,14 +267,176 @@ def test_complements_of_a_washer_are_accessories_that_fit_in_stock_with_reasons(
 
     assert body["kind"] == "complements" and body["skus"] == [WASHER]
     assert body["model_version"] is not None
-    found = skus_of(body)
-    assert found[:2] == [STACKING_KIT, FEET] or found[:2] == [FEET, STACKING_KIT]
-    assert set(found) <= {STACKING_KIT, FEET}  # never a washer, the retired or sold-out one
+    # The kit made for Bosch washers first, then the feet for any washer; never a washer,
+    # the retired or the sold-out accessory.
+    assert skus_of(body) == [STACKING_KIT, FEET]
+    kit, feet = body["items"]
+    assert kit["reason"] == "Compatible avec ce lave-linge Bosch"
+    assert (kit["reason_code"], kit["tier"]) == ("compatible", "compatible")
+    assert kit["reason_params"]["brand"] == "Bosch"
+    assert kit["reasons"][0] == {
+        "code": "compatible",
+        "params": kit["reason_params"],
+        "text": "Compatible avec ce lave-linge Bosch",
+    }
+    assert feet["reason"] == "Compatible avec ce lave-linge"
     for item in body["items"]:
-        assert item["reason"] and "bought together" in item["reason"]
         assert item["available"] > 0
         assert sum(at["available"] for at in item["available_at"]) == item["available"]
         assert item["currency"] == "EUR" and item["price"] == "19.90"
+    assert kit["score"] > feet["score"]
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "expected"),
+    [
+        ({}, {}, "Compatible avec ce lave-linge Bosch"),
+        ({"lang": "en"}, {}, "Compatible with this Bosch washing machine"),
+        ({}, {"Accept-Language": "en-GB,en;q=0.9"}, "Compatible with this Bosch washing machine"),
+        ({"lang": "fr"}, {"Accept-Language": "en"}, "Compatible avec ce lave-linge Bosch"),
+        ({}, {"Accept-Language": "de-DE"}, "Compatible avec ce lave-linge Bosch"),
+    ],
+)
+def test_reasons_speak_french_unless_english_is_asked_for(
+    sales: None,
+    runner: FlaskCliRunner,
+    client: FlaskClient,
+    keys: Keys,
+    query: dict[str, str],
+    headers: dict[str, str],
+    expected: str,
+) -> None:
+    train(runner)
+
+    got = client.get(
+        product_url(WASHER),
+        query_string={"limit": 1, **query},
+        headers=keys.headers(Role.SELLER, **headers),
+    )
+    posted = client.post(
+        CONTEXT + (f"?lang={query['lang']}" if "lang" in query else ""),
+        json={"skus": [WASHER], "limit": 1},
+        headers=keys.headers(Role.SELLER, **headers),
+    )
+
+    assert got.status_code == posted.status_code == 200, got.json
+    assert got.json["items"][0]["reason"] == posted.json["items"][0]["reason"] == expected
+    assert got.json["items"][0]["reason_code"] == "compatible"  # the code stays for clients
+
+
+def test_an_unknown_language_is_422_naming_it(shop: None, client: FlaskClient, keys: Keys) -> None:
+    response = client.get(
+        product_url(WASHER), query_string={"lang": "de"}, headers=keys.headers(Role.SELLER)
+    )
+
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"lang"}
+
+
+def put_on_shelf(app: Flask, sku: str, shelf: str, units: int | None) -> None:
+    session = db.new_session(app)
+    with db.write(session):
+        session.add(
+            Lane(
+                store=app.config["STORE_ID"],
+                shelf=shelf,
+                lane="1",
+                sku=sku,
+                unit_weight_g=200.0,
+                capacity=10,
+                tolerance_g=20.0,
+                units_on_shelf=units,
+            )
+        )
+    session.close()
+
+
+def test_a_seller_hears_which_shelf_holds_it(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    put_on_shelf(app, STACKING_KIT, "B", 3)
+    put_on_shelf(app, FEET, "C", 0)  # its lane is empty: not said
+    train(runner)
+
+    seller = recommend(client, keys, WASHER, limit=2)
+    webshop = recommend(client, keys, WASHER, role=Role.WEBSHOP, limit=2)
+
+    kit, feet = seller["items"]
+    assert [r["text"] for r in kit["reasons"]] == [
+        "Compatible avec ce lave-linge Bosch",
+        "En stock au rayon B",
+    ]
+    assert kit["reasons"][1] == {
+        "code": "on_shelf",
+        "params": {"shelf": "B"},
+        "text": "En stock au rayon B",
+    }
+    assert [r["code"] for r in feet["reasons"]] == ["compatible"]
+    assert all(r["code"] != "on_shelf" for i in webshop["items"] for r in i["reasons"])
+
+
+def test_a_warranty_is_offered_without_stock_and_a_consumable_after_the_accessories(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    add_product(
+        app,
+        "AC-CPT-EG3",
+        {},
+        name="Extension de garantie 3 ans",
+        category="Accessoires",
+        price="49.00",
+        attributes={"compatible_avec": ["Lave-linge"], "prix_appareil_max": 500, "service": True},
+    )
+    add_product(
+        app,
+        "AC-WPR-DES200",
+        {"floor": 4},
+        name="Détartrant lave-linge",
+        category="Accessoires",
+        price="9.90",
+        attributes={"compatible_avec": ["Lave-linge"]},
+    )
+    train(runner)
+
+    body = recommend(client, keys, WASHER, limit=10)
+
+    assert skus_of(body) == [STACKING_KIT, FEET, "AC-WPR-DES200", "AC-CPT-EG3"]
+    assert [i["tier"] for i in body["items"]] == [
+        "compatible",
+        "compatible",
+        "consumable",
+        "service",
+    ]
+    warranty = body["items"][-1]
+    assert (warranty["available"], warranty["available_at"]) == (0, [])
+    assert warranty["reason"] == "Service conseillé pour ce lave-linge"
+    assert body["items"][2]["reason"] == "Consommable pour ce lave-linge"
+
+
+def test_consumables_of_a_product_for_reminders(
+    app: Flask, sales: None, runner: FlaskCliRunner
+) -> None:
+    add_product(
+        app,
+        "AC-WPR-DES200",
+        {"warehouse": 4},
+        name="Détartrant lave-linge",
+        category="Accessoires",
+        price="9.90",
+        attributes={"compatible_avec": ["Lave-linge"]},
+    )
+    train(runner)
+    policy = app.extensions["comptoir_policy"]
+    holder = service.holder_for(Path(app.instance_path) / "recommender")
+    session = db.new_session(app)
+    with db.read(session):
+        found = service.consumables_for(session, WASHER, limit=5, policy=policy, holder=holder)
+        untrained = service.consumables_for(session, WASHER, limit=5, policy=policy, holder=None)
+    session.close()
+
+    for answer in (found, untrained):
+        assert [i.sku for i in answer.items] == ["AC-WPR-DES200"]
+        assert answer.items[0].reason == "Consommable pour ce lave-linge"
 
 
 def test_a_product_with_no_history_gets_fitting_best_sellers(
@@ -278,8 +446,12 @@ def test_a_product_with_no_history_gets_fitting_best_sellers(
 
     body = recommend(client, keys, WASHER_BLACK, kind="complements")
 
-    assert skus_of(body) == [FEET, STACKING_KIT]  # the TV mount does not fit a washer
-    assert {item["reason"] for item in body["items"]} == {FALLBACK.format("Accessoires")}
+    # Never sold: what the catalogue says fits it (never the TV mount), the Bosch kit first.
+    assert skus_of(body) == [STACKING_KIT, FEET]
+    assert [item["reason"] for item in body["items"]] == [
+        "Compatible avec ce lave-linge Bosch",
+        "Compatible avec ce lave-linge",
+    ]
 
 
 def test_alternatives_of_a_sold_out_product_are_in_stock_products_of_its_category(
@@ -334,13 +506,16 @@ def test_webshop_visits_teach_what_customers_viewed_instead(
 ) -> None:
     for visitor in range(3):
         browse(client, clock, visitor, viewed=SOLD_OUT_WASHER, bought=OTHER_WASHER)
+    for visitor in range(3, 8):  # other visits bought the TV they looked at
+        browse(client, clock, visitor, viewed=TV, bought=TV)
 
-    assert "3 webshop visit(s) that viewed products" in train(runner)
+    assert "8 webshop visit(s) that viewed products" in train(runner)
 
     body = recommend(client, keys, SOLD_OUT_WASHER, kind="alternatives", limit=10)
     first = body["items"][0]
     assert first["sku"] == OTHER_WASHER
-    assert first["reason"] == "viewed instead in 3 visits"
+    assert first["reason"] == "Choisi à sa place par 3 visiteurs du site"
+    assert (first["reason_code"], first["reason_params"]) == ("viewed_instead", {"visits": 3})
 
 
 @pytest.mark.parametrize("trained", [True, False], ids=["model", "no-model"])
@@ -369,12 +544,94 @@ def test_without_a_model_best_sellers_answer_with_the_fallback_reason(
     alternatives = recommend(client, keys, SOLD_OUT_WASHER, kind="alternatives")
 
     assert complements["model_version"] is None
-    # Feet: 4 store sales + 3 web orders; the Bosch kit: 4. The retired and sold-out ones go.
-    assert skus_of(complements) == [FEET, STACKING_KIT]
-    assert {i["reason"] for i in complements["items"]} == {FALLBACK.format("Accessoires")}
+    # What the catalogue says fits, the kit made for Bosch first; the retired and sold-out
+    # ones go.
+    assert skus_of(complements) == [STACKING_KIT, FEET]
+    assert [i["reason_code"] for i in complements["items"]] == ["compatible", "compatible"]
+    assert complements["items"][1]["reason"] == "Compatible avec ce lave-linge"
     assert skus_of(alternatives) == [WASHER, OTHER_WASHER]  # 9 sold, 3 sold
     assert {i["reason"] for i in alternatives["items"]} == {FALLBACK.format("Lave-linge")}
+    assert alternatives["items"][0]["reason_params"] == {"category": "Lave-linge"}
     assert [i["score"] for i in alternatives["items"]] == [1.0, 0.5]
+
+
+def test_the_model_is_loaded_before_the_first_request_and_never_by_one(
+    app: Flask,
+    sales: None,
+    runner: FlaskCliRunner,
+    client: FlaskClient,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    train(runner)
+    directory = Path(app.instance_path) / "recommender"
+    holder = service.holder_for(directory)
+    holder.forget()  # as if this worker had just started
+
+    assert warm_up(app) == service.current_version(directory)  # gunicorn's post_worker_init
+    assert "warm-up failed" not in caplog.text  # every warm-up call went through
+    loads = holder.loads
+    for _ in range(3):
+        recommend(client, keys, WASHER)
+
+    assert holder.loads == loads  # requests never loaded anything
+
+
+def test_a_retrain_elsewhere_is_loaded_in_the_background_and_swapped_whole(
+    app: Flask, sales: None, runner: FlaskCliRunner, client: FlaskClient, keys: Keys
+) -> None:
+    train(runner)
+    directory = Path(app.instance_path) / "recommender"
+    holder = service.holder_for(directory)
+    old = service.current_version(directory)
+    assert old is not None
+    # Another process (the nightly `flask recommender train`) publishes a new version.
+    new = "29991231T000000000000-abcdef"
+    shutil.copytree(directory / "versions" / old, directory / "versions" / new)
+    service.publish(directory, new)
+
+    first = recommend(client, keys, WASHER)  # answered at once, by the old model or the new
+    holder.wait(timeout=60)
+    after = recommend(client, keys, WASHER)
+
+    assert first["model_version"] in {old, new}
+    assert after["model_version"] == new
+    assert holder.loaded_by == "recommender-model-load"  # not a request's thread
+
+
+def test_a_gunicorn_worker_loads_the_model_before_it_takes_requests(
+    app: Flask,
+    sales: None,
+    runner: FlaskCliRunner,
+    keys: Keys,
+    migrated: str,
+    tmp_path: Path,
+) -> None:
+    train(runner)
+    directory = Path(app.instance_path) / "recommender"
+    version = service.current_version(directory)
+    log = tmp_path / "gunicorn.log"
+
+    server = start_gunicorn(
+        migrated,
+        log,
+        workers=1,
+        env={"COMPTOIR_RECOMMENDER_DIR": str(directory)},
+        log_level="info",
+        start_timeout=180,  # the worker loads the model first: slow on a loaded machine
+    )
+    try:
+        # The readiness check (/healthz) got an answer: the worker had finished post_worker_init.
+        ready = [
+            line for line in log.read_text().splitlines() if "ready, recommender model" in line
+        ]
+        answer = server.get(product_url(WASHER), keys[Role.SELLER])
+    finally:
+        stop_gunicorn(server)
+
+    assert ready and ready[0].endswith(f"recommender model {version}"), log.read_text()
+    assert answer.status_code == 200
+    assert answer.json()["model_version"] == version
 
 
 def test_a_broken_artifact_is_ignored_and_best_sellers_answer(
@@ -390,7 +647,8 @@ def test_a_broken_artifact_is_ignored_and_best_sellers_answer(
     body = recommend(client, keys, WASHER)
 
     assert body["model_version"] is None
-    assert {i["reason"] for i in body["items"]} == {FALLBACK.format("Accessoires")}
+    assert skus_of(body) == [STACKING_KIT, FEET]
+    assert {i["reason_code"] for i in body["items"]} == {"compatible"}
 
 
 def test_availability_is_listed_in_the_callers_pick_order(
@@ -455,7 +713,7 @@ def test_hot_swap_a_new_training_is_served_without_restarting(
 ) -> None:
     train(runner)
     before = recommend(client, keys, OTHER_WASHER)
-    washer_accessory(app, NEW_ACCESSORY, 40)
+    washer_accessory(app, NEW_ACCESSORY, 40, "Tapis anti-vibration")
     for _ in range(6):
         sell_in_store(app, clock, [OTHER_WASHER, NEW_ACCESSORY])
 
@@ -465,7 +723,10 @@ def test_hot_swap_a_new_training_is_served_without_restarting(
     assert after["model_version"] != before["model_version"]
     assert NEW_ACCESSORY not in skus_of(before)
     assert skus_of(after)[0] == NEW_ACCESSORY
-    assert "bought together" in after["items"][0]["reason"]
+    assert [r["text"] for r in after["items"][0]["reasons"]] == [
+        "Compatible avec ce lave-linge",
+        "Souvent acheté avec (6 paniers)",
+    ]
     directory = Path(app.instance_path) / "recommender"
     assert service.current_version(directory) == after["model_version"]
 
@@ -600,3 +861,9 @@ def test_a_real_shop_gets_no_made_up_sales(app: Flask, shop: None, runner: Flask
     with db.read(session):
         assert service.training_data(session).baskets == []
     session.close()
+
+
+def test_the_fallback_keeps_the_models_price_rule() -> None:
+    from recommender.complements import ComplementRecommender
+
+    assert ComplementRecommender().price_ratio == service.PRICE_RATIO

@@ -113,6 +113,29 @@ def test_a_dwell_past_the_threshold_asks_for_help_once_per_visit(
     assert event_types(app) == ["help.requested"]
 
 
+def test_a_help_alert_suggests_what_fits_with_a_reason_in_french(
+    app: Flask, clock: FrozenClock
+) -> None:
+    plant(app, clock)
+    add_product(
+        app,
+        "AC-DES-BOUILLOIRE",
+        {"floor": 4},
+        name="Détartrant pour bouilloire",
+        price="6.90",
+        category="Accessoires",
+        attributes={"compatible_avec": ["Bouilloires"]},
+    )
+    t0 = clock()
+
+    [notice] = handle(app, [(True, t0), (True, t0 + dt.timedelta(seconds=31))])
+
+    [suggestion] = notice["suggestions"]  # the descaler of the washer does not fit a kettle
+    assert suggestion["sku"] == "AC-DES-BOUILLOIRE"
+    assert suggestion["reason"] == "Consommable pour cette bouilloire"
+    assert suggestion["reason_code"] == "consumable"
+
+
 def test_a_seller_who_answered_lately_is_nearby_and_no_new_alert_is_raised(
     app: Flask, client: FlaskClient, keys: Keys, clock: FrozenClock
 ) -> None:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from recommender.evaluation.datasets import DEFAULT_DATASETS
-from recommender.evaluation.runner import format_report, run_uci, run_yoochoose
+from recommender.evaluation.runner import format_report, run_yoochoose
+from recommender.evaluation.uci import run_uci
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
         "--datasets",
         type=Path,
         default=DEFAULT_DATASETS,
-        help=f"folder holding the data sets (default: {DEFAULT_DATASETS})",
+        help=f"folder holding the data sets (default: {DEFAULT_DATASETS}); for uci alone "
+        "also the uci_online_retail folder or its online_retail.csv.gz",
     )
     parser.add_argument(
         "--limit",
@@ -34,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         "YooChoose: first N test sessions of the full-test run (default: all)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for sampling and bootstrap")
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="UCI: also print the validation-month grid the served parameters were chosen on",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
@@ -42,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen evaluations, print one table per data set, optionally save JSON."""
     args = _parser().parse_args(argv)
-    if not args.datasets.is_dir():
+    if not args.datasets.exists() or (args.dataset != "uci" and not args.datasets.is_dir()):
         print(f"data set folder not found: {args.datasets}", file=sys.stderr)
         return 2
 
@@ -53,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     reports = []
     if args.dataset in {"uci", "all"}:
         uci_limit = 5000 if args.limit is None else args.limit
-        reports.append(run_uci(args.datasets, limit=uci_limit, seed=args.seed, log=log))
+        reports.append(
+            run_uci(args.datasets, limit=uci_limit, seed=args.seed, tune=args.tune, log=log)
+        )
     if args.dataset in {"yoochoose", "all"}:
         reports.append(run_yoochoose(args.datasets, limit=args.limit, seed=args.seed, log=log))
     for report in reports:

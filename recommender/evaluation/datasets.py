@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import re
+import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +21,23 @@ from typing import IO
 
 from recommender.base import ItemInfo, TrainingData
 
-#: Default location of the shared data sets: ``../shared/datasets`` relative to the repo root.
-DEFAULT_DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+
+def default_datasets(start: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """``COMPTOIR_DATASETS`` if set, else the first ``shared/datasets`` folder found going up
+    from the repository (``../shared/datasets`` for a clone, further up for a worktree)."""
+    configured = (os.environ if environ is None else environ).get("COMPTOIR_DATASETS")
+    if configured:
+        return Path(configured)
+    root = start or Path(__file__).resolve().parents[2]
+    for folder in (root, *root.parents):
+        candidate = folder.parent / "shared" / "datasets"
+        if candidate.is_dir():
+            return candidate
+    return root.parent / "shared" / "datasets"
+
+
+#: Default location of the shared data sets (see :func:`default_datasets`).
+DEFAULT_DATASETS = default_datasets()
 
 UCI_FILE = Path("uci_online_retail") / "online_retail.csv.gz"
 YOOCHOOSE_DIR = Path("yoochoose_rsc15_sessionrec_100k")
@@ -36,94 +53,11 @@ SESSIONREC_LISTS = {
 # BANK CHARGES, AMAZONFEE, CRUK, gift_0001_20, DCGS...), which nobody "buys together".
 _PRODUCT_CODE = re.compile(r"^(\d{5})([A-Za-z]*)$")
 
-# Trailing words that name a colour, pattern or size rather than the kind of product:
-# "LUNCH BAG RED RETROSPOT" and "JUMBO BAG PINK POLKADOT" are both a "BAG".
-_NOT_A_KIND = frozenset(
-    [
-        "RED",
-        "PINK",
-        "BLUE",
-        "GREEN",
-        "WHITE",
-        "BLACK",
-        "IVORY",
-        "CREAM",
-        "GOLD",
-        "SILVER",
-        "ORANGE",
-        "PURPLE",
-        "YELLOW",
-        "BROWN",
-        "GREY",
-        "GRAY",
-        "NATURAL",
-        "PASTEL",
-        "BRIGHT",
-        "COLOUR",
-        "COLOURS",
-        "ASSORTED",
-        "RETROSPOT",
-        "POLKADOT",
-        "POLKA",
-        "DOT",
-        "DOTS",
-        "SPOTTY",
-        "SPOT",
-        "SPOTS",
-        "STRIPE",
-        "STRIPES",
-        "STRIPED",
-        "DESIGN",
-        "DESIGNS",
-        "FLORAL",
-        "SKULL",
-        "SKULLS",
-        "PAISLEY",
-        "VINTAGE",
-        "SMALL",
-        "LARGE",
-        "MEDIUM",
-        "MINI",
-        "JUMBO",
-        "BIG",
-        "GIANT",
-        "SET",
-        "OF",
-        "IN",
-        "AND",
-        "WITH",
-        "THE",
-        "CM",
-    ]
-)
-
 
 def product_family(stock_code: str) -> str:
     """The stock code without its variant letter: 85123A and 85123B are one product family."""
     match = _PRODUCT_CODE.match(stock_code)
     return match.group(1) if match else stock_code
-
-
-def product_category(description: str) -> str:
-    """A crude "kind of product": the last word of the description that is not a colour,
-    pattern or size ("WHITE HANGING HEART T-LIGHT HOLDER" -> "HOLDER").
-
-    UCI has no category column; this is only good enough to flag obvious substitutes.
-    """
-    words = [w for w in re.split(r"[^A-Z]+", description.upper()) if len(w) > 1]
-    for word in reversed(words):
-        if word not in _NOT_A_KIND:
-            return _singular(word)
-    return ""
-
-
-def _singular(word: str) -> str:
-    """CANDLES -> CANDLE, BOXES -> BOX, GLASS stays: enough to match the catalogue's plurals."""
-    if word.endswith(("XES", "SSES", "CHES", "SHES")):
-        return word[:-2]
-    if word.endswith("S") and not word.endswith(("SS", "US", "IS")) and len(word) > 3:
-        return word[:-1]
-    return word
 
 
 def is_product_code(stock_code: str) -> bool:
@@ -142,12 +76,15 @@ def read_online_retail(path: Path) -> TrainingData:
 
     Drops cancellations (invoice starting with ``C``), returns and other rows with
     ``Quantity <= 0`` or ``UnitPrice <= 0`` (adjustments, "damaged"), and non-product codes.
-    Each item's text is its most frequent description; family and category come from
-    :func:`product_family` and :func:`product_category`.
+    Each item's name and text are its most frequent description, its price the median unit
+    price, its family :func:`product_family`. There is no category: what kind of product an
+    item is comes from its description's words (:mod:`recommender.catalog`), not from a
+    column UCI does not have.
     """
     items_of: dict[str, list[str]] = {}
     time_of: dict[str, float] = {}
     descriptions: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    prices: defaultdict[str, list[float]] = defaultdict(list)
     with _open_text(path) as handle:
         for row in csv.DictReader(handle):
             invoice, code = row["InvoiceNo"], row["StockCode"].upper()
@@ -162,12 +99,16 @@ def read_online_retail(path: Path) -> TrainingData:
                 when = datetime.fromisoformat(row["InvoiceDate"]).replace(tzinfo=UTC)
                 time_of[invoice] = when.timestamp()
             descriptions[code][row["Description"].strip()] += 1
+            prices[code].append(float(row["UnitPrice"]))
     order = sorted(items_of, key=lambda invoice: (time_of[invoice], invoice))
     items = {}
     for code, counts in descriptions.items():
         text = counts.most_common(1)[0][0]
         items[code] = ItemInfo(
-            category=product_category(text), family=product_family(code), text=text
+            family=product_family(code),
+            text=text,
+            name=text,
+            price=statistics.median(prices[code]),
         )
     return TrainingData(
         baskets=[tuple(items_of[invoice]) for invoice in order],

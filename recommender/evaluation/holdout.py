@@ -1,8 +1,8 @@
 """A quick time-split check of the shop's own model, stored in every trained artifact.
 
 The last ``test_days`` of baskets are held out, one item per basket is hidden, and a model
-fitted on the earlier baskets must find it among its complements (as served: substitutes
-kept out). The numbers are small-sample and only compare trainings of the same shop.
+fitted on the earlier baskets must find it among its complements (the served configuration,
+filters included). The numbers are small-sample and only compare trainings of the same shop.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from recommender.base import TrainingData
-from recommender.complements import ComplementRecommender
 from recommender.evaluation.metrics import hit_rate, reciprocal_rank
 from recommender.evaluation.splits import hide_one_item, split_by_time
 
@@ -24,7 +23,9 @@ def holdout_metrics(data: TrainingData, *, test_days: float = 14.0, k: int = 10)
     cases = hide_one_item(split.test_baskets, known, seed=0)
     if not split.train.baskets or not cases:
         return {"holdout": "skipped: no test basket with two known items"}
-    model = ComplementRecommender().fit(
+    from recommender.evaluation.uci import served_complements
+
+    model = served_complements().fit(
         split.train.baskets, basket_times=split.train.basket_times, items=data.items
     )
     hits = mrr = 0.0

@@ -7,9 +7,7 @@ every item it knows, and the target either is in that list or scores zero.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-
-from recommender.base import ItemInfo
+from collections.abc import Callable, Iterable, Sequence
 
 
 def rank_of(ranked: Sequence[str], target: str, k: int) -> int | None:
@@ -50,38 +48,27 @@ def coverage(lists: Iterable[Sequence[str]], catalogue_size: int, k: int) -> flo
     return len(shown) / catalogue_size
 
 
-def is_substitute(item: str, context: Iterable[str], items: Mapping[str, ItemInfo]) -> bool:
-    """True if ``item`` is the same family or the same category as an item of the context.
+def is_substitute(item: str, context: Iterable[str], same_kind: Callable[[str, str], bool]) -> bool:
+    """True if ``item`` is the same kind as an item of the context (``same_kind``, e.g. a
+    fitted :class:`recommender.catalog.Catalog`'s ``is_same_kind``).
 
     A complement recommender should mostly suggest *other kinds* of products: a second
-    colour of the mug already in the basket is an alternative, not an add-on.
+    colour of the mug already in the basket is an alternative, not an add-on, unless the
+    data show the two bought together.
     """
-    info = items.get(item)
-    if info is None:
-        return False
-    for other in context:
-        if other == item:
-            continue
-        other_info = items.get(other)
-        if other_info is None:
-            continue
-        if info.family and info.family == other_info.family:
-            return True
-        if info.category and info.category == other_info.category:
-            return True
-    return False
+    return any(other != item and same_kind(other, item) for other in context)
 
 
 def substitute_share(
     lists: Iterable[tuple[Sequence[str], Sequence[str]]],
-    items: Mapping[str, ItemInfo],
+    same_kind: Callable[[str, str], bool],
     k: int,
 ) -> float:
-    """Share of all suggestions (top k of each ``(context, ranked)`` pair) that are
-    substitutes of their context (see :func:`is_substitute`)."""
+    """Share of all suggestions (top k of each ``(context, ranked)`` pair) that are the same
+    kind as their context (see :func:`is_substitute`)."""
     substitutes = shown = 0
     for context, ranked in lists:
         for item in ranked[:k]:
             shown += 1
-            substitutes += is_substitute(item, context, items)
+            substitutes += is_substitute(item, context, same_kind)
     return substitutes / shown if shown else 0.0

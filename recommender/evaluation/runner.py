@@ -12,33 +12,30 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from recommender.base import ItemInfo, Suggestion, TrainingData
+from recommender.base import Suggestion
 from recommender.evaluation import metrics
 from recommender.evaluation.baselines import (
     CooccurrenceCount,
     ItemKNNCosine,
     Popularity,
-    all_baselines,
 )
-from recommender.evaluation.bootstrap import DifferenceCI, paired_bootstrap
+from recommender.evaluation.bootstrap import DifferenceCI, MeanCI, bootstrap_mean, paired_bootstrap
 from recommender.evaluation.datasets import (
     SESSIONREC_LISTS,
-    UCI_FILE,
     YOOCHOOSE_TEST,
     YOOCHOOSE_TRAIN,
-    read_online_retail,
     read_sessionrec_lists,
     read_sessions,
 )
 from recommender.evaluation.splits import (
     NextItemCase,
-    hide_one_item,
     next_item_cases,
-    split_by_time,
 )
 
 K = 20
 K_SMALL = 10
+#: The metrics every table gives with a confidence interval.
+HEADLINE = ("HR@10", "HR@20", "MRR@20", "NDCG@20")
 
 #: HR@20 / MRR@20 of session-rec's saved lists, as printed in the data set's README.
 SESSIONREC_PRINTED = {
@@ -76,21 +73,43 @@ class ModelScores:
     substitute_share: float | None
     seconds: float
     note: str = ""
+    intervals: dict[str, MeanCI] = field(default_factory=dict)
+
+    def metric(self, name: str) -> np.ndarray:
+        """Per-case values of a headline metric (``HR@10``, ``HR@20``, ``MRR@20``, ``NDCG@20``)."""
+        series = {"HR@10": self.hr10, "HR@20": self.hr20, "MRR@20": self.mrr20, "NDCG@20": None}
+        found = series[name]
+        return self.ndcg20 if found is None else found
+
+    def with_intervals(self, groups: Sequence[str] | None = None, seed: int = 0) -> ModelScores:
+        """Add a 95 % bootstrap interval to every headline metric (whole groups resampled)."""
+        if self.hr20.size:
+            self.intervals = {
+                name: bootstrap_mean(self.metric(name), groups=groups, seed=seed)
+                for name in HEADLINE
+            }
+        return self
 
     def summary(self) -> dict[str, Any]:
-        """Means over the cases, ready for the table and the JSON file."""
-        return {
-            "model": self.name,
-            "HR@10": float(self.hr10.mean()) if self.hr10.size else 0.0,
-            "HR@20": float(self.hr20.mean()) if self.hr20.size else 0.0,
-            "MRR@20": float(self.mrr20.mean()) if self.mrr20.size else 0.0,
-            "NDCG@20": float(self.ndcg20.mean()) if self.ndcg20.size else 0.0,
-            "coverage@20": self.coverage,
-            "substitutes@10": self.substitute_share,
-            "cases": int(self.hr20.size),
-            "seconds": round(self.seconds, 1),
-            "note": self.note,
-        }
+        """Means over the cases (and their intervals), ready for the table and the JSON file."""
+        row: dict[str, Any] = {"model": self.name}
+        for name in HEADLINE:
+            values = self.metric(name)
+            row[name] = float(values.mean()) if values.size else 0.0
+        row.update(
+            {
+                "coverage@20": self.coverage,
+                "substitutes@10": self.substitute_share,
+                "cases": int(self.hr20.size),
+                "seconds": round(self.seconds, 1),
+                "note": self.note,
+                "intervals": {
+                    name: {"low": ci.low, "high": ci.high, "confidence": ci.confidence}
+                    for name, ci in self.intervals.items()
+                },
+            }
+        )
+        return row
 
 
 def score_lists(
@@ -99,14 +118,15 @@ def score_lists(
     targets: Sequence[str],
     lists: Sequence[Sequence[str]],
     catalogue_size: int,
-    items: Mapping[str, ItemInfo] | None = None,
+    same_kind: Callable[[str, str], bool] | None = None,
     seconds: float = 0.0,
     note: str = "",
 ) -> ModelScores:
-    """Metrics of already computed ranked lists (ours, a baseline's or session-rec's)."""
+    """Metrics of already computed ranked lists (ours, a baseline's or session-rec's);
+    ``same_kind`` (e.g. a fitted catalogue's) gives the share of same-kind suggestions."""
     share = None
-    if items:
-        share = metrics.substitute_share(zip(contexts, lists, strict=True), items, K_SMALL)
+    if same_kind is not None:
+        share = metrics.substitute_share(zip(contexts, lists, strict=True), same_kind, K_SMALL)
     return ModelScores(
         name=name,
         hr10=np.array(
@@ -130,13 +150,13 @@ def evaluate_model(
     contexts: Sequence[Sequence[str]],
     targets: Sequence[str],
     catalogue_size: int,
-    items: Mapping[str, ItemInfo] | None = None,
+    same_kind: Callable[[str, str], bool] | None = None,
 ) -> ModelScores:
     """Ask a fitted model for its top 20 on every context and score the lists."""
     started = time.perf_counter()
     lists = [item_ids(model.recommend(list(context), K)) for context in contexts]
     elapsed = time.perf_counter() - started
-    return score_lists(name, contexts, targets, lists, catalogue_size, items, elapsed)
+    return score_lists(name, contexts, targets, lists, catalogue_size, same_kind, elapsed)
 
 
 @dataclass
@@ -157,6 +177,9 @@ class Comparison:
             "difference": self.ci.difference,
             "low": self.ci.low,
             "high": self.ci.high,
+            "ratio": self.ci.ratio,
+            "ratio_low": self.ci.ratio_low,
+            "ratio_high": self.ci.ratio_high,
             "confidence": self.ci.confidence,
             "significant": self.ci.significant,
         }
@@ -167,20 +190,20 @@ def compare_to_best(
     baselines: Sequence[ModelScores],
     groups: Sequence[str] | None = None,
     seed: int = 0,
+    metrics_: Sequence[str] = HEADLINE,
 ) -> list[Comparison]:
-    """Paired bootstrap of ours against the best baseline on HR@20 and on MRR@20.
+    """Paired bootstrap of ours against the best baseline on each headline metric: the
+    difference and the ratio of the means, each with its 95 % interval.
 
-    The best baseline is picked on the same test cases, which flatters the baseline a
-    little: a win that survives this is a real one.
+    The best baseline is picked per metric on the same test cases, which flatters the
+    baseline a little: a win that survives this is a real one.
     """
     comparisons: list[Comparison] = []
-    if ours.hr20.size == 0:
+    if ours.hr20.size == 0 or not baselines:
         return comparisons
-    for metric, attribute in (("HR@20", "hr20"), ("MRR@20", "mrr20")):
-        best = max(baselines, key=lambda scores: float(getattr(scores, attribute).mean()))
-        ci = paired_bootstrap(
-            getattr(ours, attribute), getattr(best, attribute), groups=groups, seed=seed
-        )
+    for metric in metrics_:
+        best = max(baselines, key=lambda scores: float(scores.metric(metric).mean()))
+        ci = paired_bootstrap(ours.metric(metric), best.metric(metric), groups=groups, seed=seed)
         comparisons.append(Comparison(metric, ours.name, best.name, ci))
     return comparisons
 
@@ -224,14 +247,6 @@ def _fit_ours(
     return model, time.perf_counter() - started
 
 
-def _fit_complements(train: TrainingData, allow_substitutes: bool) -> Recommends:
-    from recommender.complements import ComplementRecommender
-
-    model = ComplementRecommender(allow_substitutes=allow_substitutes)
-    fitted: Recommends = model.fit(train.baskets, train.basket_times, train.items)
-    return fitted
-
-
 def _fit_session_knn(sessions: Sequence[Sequence[str]], **params: Any) -> Recommends:
     from recommender.session import SessionKNN
 
@@ -239,65 +254,12 @@ def _fit_session_knn(sessions: Sequence[Sequence[str]], **params: Any) -> Recomm
     return fitted
 
 
-#: Our UCI models, both at the shipped defaults. "protocol" lets substitutes in, because the
-#: hide-one protocol rewards them (the hidden item is often a second colour of an item in
-#: the basket, see the docs); "complements only" is what the shop serves.
-OURS_UCI: dict[str, Callable[[TrainingData], Recommends]] = {
-    "ours, protocol": lambda train: _fit_complements(train, allow_substitutes=True),
-    "ours, complements only": lambda train: _fit_complements(train, allow_substitutes=False),
-}
 #: Our session models: as shipped (viewed items may come back, as in session-rec's V-SKNN)
 #: and hiding the viewed items, the cost of that product choice.
 OURS_SESSIONS: dict[str, Callable[[Sequence[Sequence[str]]], Recommends]] = {
     "ours-sessionknn": lambda train: _fit_session_knn(train),
     "ours-sessionknn -seen": lambda train: _fit_session_knn(train, remove_seen=True),
 }
-
-
-def run_uci(
-    datasets: Path,
-    limit: int | None = 5000,
-    seed: int = 0,
-    test_days: float = 30.0,
-    log: Callable[[str], None] = print,
-) -> Report:
-    """UCI Online Retail: last 30 days as test, one hidden item per test basket."""
-    report = Report("uci_online_retail")
-    data = read_online_retail(datasets / UCI_FILE)
-    split = split_by_time(data, test_days)
-    known = {item for basket in split.train.baskets for item in basket}
-    cases = hide_one_item(split.test_baskets, known, seed=seed, limit=limit)
-    log(
-        f"uci: {len(split.train.baskets)} train baskets, {len(split.test_baskets)} test "
-        f"baskets, {len(known)} known items, {len(cases)} cases"
-    )
-    report.notes.append(
-        f"train < {time.strftime('%Y-%m-%d %H:%M', time.gmtime(split.boundary))} UTC; "
-        f"{len(split.train.baskets)} train baskets, {len(split.test_baskets)} test baskets, "
-        f"{len(cases)} hide-one cases (seed {seed}, limit {limit}), {len(known)} known items"
-    )
-    contexts = [case.context for case in cases]
-    targets = [case.target for case in cases]
-    rows = []
-    for name, baseline in all_baselines().items():
-        log(f"uci: {name}")
-        started = time.perf_counter()
-        baseline.fit(split.train.baskets)
-        scores = evaluate_model(name, baseline, contexts, targets, len(known), data.items)
-        scores.seconds = time.perf_counter() - started  # fit included
-        rows.append(scores)
-    baselines = list(rows)
-    for name, fit in OURS_UCI.items():
-        log(f"uci: {name}")
-        model, fit_seconds = _fit_ours(name, partial(fit, split.train), report)
-        if model is None:
-            continue
-        ours = evaluate_model(name, model, contexts, targets, len(known), data.items)
-        ours.seconds += fit_seconds
-        rows.append(ours)
-        report.comparisons.setdefault("uci", []).extend(compare_to_best(ours, baselines, seed=seed))
-    report.tables["uci"] = rows
-    return report
 
 
 def reproduce_sessionrec(
@@ -412,8 +374,10 @@ def run_yoochoose(
             ours_names.append(name)
 
     rows = _score_cases("99 sessions", models, reference_cases, len(catalogue), log)
-    report.tables["sessionrec-99"] = reference_rows + rows
     groups = [case.session_id for case in reference_cases]
+    report.tables["sessionrec-99"] = [
+        r.with_intervals(groups, seed) for r in (*reference_rows, *rows)
+    ]
     # session-rec's lists keep the viewed items: only our rows that do too are compared.
     for ours in (row for row in rows if row.name in ours_names and not _hides_seen(row.name)):
         report.comparisons.setdefault("sessionrec-99", []).extend(
@@ -427,8 +391,8 @@ def run_yoochoose(
         f"sessions, {len(cases)} next-item predictions; CIs resample whole sessions"
     )
     rows = _score_cases("full test", models, cases, len(catalogue), log)
-    report.tables["full-test"] = rows
     groups = [case.session_id for case in cases]
+    report.tables["full-test"] = [r.with_intervals(groups, seed) for r in rows]
     for ours in (row for row in rows if row.name in ours_names):
         report.comparisons.setdefault("full-test", []).extend(
             compare_to_best(
@@ -449,8 +413,27 @@ def _optional(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def _cell(scores: ModelScores, metric: str) -> str:
+    """``0.3181 [0.300,0.337]``: the mean and its interval."""
+    mean = float(scores.metric(metric).mean()) if scores.hr20.size else 0.0
+    ci = scores.intervals.get(metric)
+    if ci is None:
+        return f"{mean:.4f}{'':>14}"
+    return f"{mean:.4f} [{ci.low:.3f},{ci.high:.3f}]"
+
+
+def format_comparison(comparison: Comparison) -> str:
+    """One line: ratio and difference of the means, each with its interval."""
+    ci = comparison.ci
+    return (
+        f"{comparison.metric}: {comparison.ours} / {comparison.baseline} = {ci.ratio:.3f}x "
+        f"[{ci.ratio_low:.3f}x, {ci.ratio_high:.3f}x]; difference {ci.difference:+.4f} "
+        f"[{ci.low:+.4f}, {ci.high:+.4f}]{'  (significant)' if ci.significant else ''}"
+    )
+
+
 def format_report(report: Report) -> str:
-    """Plain-text tables for the terminal and the docs."""
+    """Plain-text tables for the terminal and the docs (means with 95 % intervals)."""
     lines = [f"== {report.dataset} =="]
     lines.extend(f"  {note}" for note in report.notes)
     if report.reproduction:
@@ -466,8 +449,9 @@ def format_report(report: Report) -> str:
                 f"{check['printed MRR@20']:>9.4f}  {'yes' if check['match'] else 'NO'}"
             )
     header = (
-        f"  {'model':<36}{'HR@10':>8}{'HR@20':>8}{'MRR@20':>8}{'NDCG@20':>9}"
-        f"{'cov@20':>8}{'subst@10':>9}{'cases':>7}{'sec':>7}"
+        f"  {'model':<36}"
+        + "".join(f"  {metric:<20}" for metric in HEADLINE)
+        + f"{'cov@20':>8}{'kind@10':>8}{'cases':>7}{'sec':>7}"
     )
     for table, rows in report.tables.items():
         lines.append("")
@@ -476,15 +460,11 @@ def format_report(report: Report) -> str:
         for scores in rows:
             row = scores.summary()
             lines.append(
-                f"  {row['model']:<36}{row['HR@10']:>8.4f}{row['HR@20']:>8.4f}"
-                f"{row['MRR@20']:>8.4f}{row['NDCG@20']:>9.4f}{row['coverage@20']:>8.4f}"
-                f"{_optional(row['substitutes@10']):>9}{row['cases']:>7}{row['seconds']:>7.1f}"
+                f"  {row['model'][:36]:<36}"
+                + "".join(f"  {_cell(scores, metric):<20}" for metric in HEADLINE)
+                + f"{row['coverage@20']:>8.4f}{_optional(row['substitutes@10']):>8}"
+                f"{row['cases']:>7}{row['seconds']:>7.1f}"
             )
         for comparison in report.comparisons.get(table, []):
-            ci = comparison.ci
-            lines.append(
-                f"  {comparison.metric}: {comparison.ours} - {comparison.baseline} = "
-                f"{ci.difference:+.4f}  {ci.confidence:.0%} CI [{ci.low:+.4f}, {ci.high:+.4f}]"
-                f"{'  (significant)' if ci.significant else ''}"
-            )
+            lines.append("  " + format_comparison(comparison))
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from recommender.stats import wilson_lower_bound
 from store_api import db, periods
 from store_api.analytics import rollup
 from store_api.analytics.models import (
@@ -169,8 +170,18 @@ def looked_not_bought(session: Session, query: ReportQuery, _tz: ZoneInfo) -> li
 
 # --- 2. looked long at X, bought Y instead --------------------------------------------------
 
+# A pair is shown when at least this many visits made it and the Wilson lower bound of its
+# share beats chance: 2 visits "TV wall mount -> water filter" say nothing.
+MIN_SWAP_VISITS = 3  # the report's description says "three": change both
+SWAP_CONFIDENCE_Z = 1.96
+EVIDENCE = ("significant", "all")
+
 
 def viewed_instead(session: Session, query: ReportQuery, _tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Pairs (looked longest at X, bought Y instead), with the share of X's swaps that went
+    to Y and its 95 % Wilson lower bound. By default only significant pairs: at least
+    MIN_SWAP_VISITS visits and a lower bound above Y's share of all the swaps of X's category
+    (``evidence=all`` lists every pair)."""
     s = VisitSwap
     pairs: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for row in session.execute(
@@ -185,9 +196,24 @@ def viewed_instead(session: Session, query: ReportQuery, _tz: ZoneInfo) -> list[
     ):
         pairs[(row.viewed_sku, row.bought_sku)].append(row)
     products = _products(session, {sku for pair in pairs for sku in pair})
+    swaps_of: dict[str, int] = defaultdict(int)  # visits that looked longest at X, bought another
+    to_in_category: dict[tuple[str, str], int] = defaultdict(int)  # (category, Y) -> visits
+    in_category: dict[str, int] = defaultdict(int)
+    for (viewed_sku, bought_sku), visits in pairs.items():
+        category = products[viewed_sku].category if viewed_sku in products else ""
+        swaps_of[viewed_sku] += len(visits)
+        to_in_category[(category, bought_sku)] += len(visits)
+        in_category[category] += len(visits)
+    everything = query.filters.get("evidence") == "all"
     rows: list[dict[str, Any]] = []
     for (viewed_sku, bought_sku), visits in pairs.items():
         viewed, bought = products.get(viewed_sku), products.get(bought_sku)
+        category = viewed.category if viewed else ""
+        share_low = wilson_lower_bound(len(visits), swaps_of[viewed_sku], SWAP_CONFIDENCE_Z)
+        chance = to_in_category[(category, bought_sku)] / in_category[category]
+        significant = len(visits) >= MIN_SWAP_VISITS and share_low > chance
+        if not (significant or everything):
+            continue
         viewed_variant = next((v.viewed_variant for v in visits if v.viewed_variant), None)
         bought_variant = next((v.bought_variant for v in visits if v.bought_variant), None)
         rows.append(
@@ -199,6 +225,9 @@ def viewed_instead(session: Session, query: ReportQuery, _tz: ZoneInfo) -> list[
                 "bought_name": bought.name if bought else None,
                 "bought_variant": bought_variant or (bought.colour if bought else None) or None,
                 "visits": len(visits),
+                "share": _rate(len(visits), swaps_of[viewed_sku]),
+                "share_low": round(share_low, 4),
+                "significant": significant,
                 "median_dwell_s": round((_median([v.dwell_ms for v in visits]) or 0) / 1000, 1),
                 "colour_swap": any(v.colour_swap for v in visits),
             }
@@ -502,7 +531,9 @@ REPORTS: dict[str, ReportSpec] = {
             N_("Looked long at X, bought Y instead"),
             N_(
                 "Visits that bought a product after looking longest at another one of the same "
-                "category; a colour swap is the same product in another colour."
+                "category; a colour swap is the same product in another colour. Only pairs seen in "
+                "at least three visits whose share beats chance (95 % Wilson lower bound); "
+                "evidence=all lists every pair."
             ),
             (
                 Column("viewed_sku", N_("Looked at"), "text"),
@@ -512,10 +543,14 @@ REPORTS: dict[str, ReportSpec] = {
                 Column("bought_name", N_("Bought product"), "text"),
                 Column("bought_variant", N_("Bought colour"), "text"),
                 _VISITS,
+                Column("share", N_("Share of X's swaps"), "rate"),
+                Column("share_low", N_("At least (95 %)"), "rate"),
+                Column("significant", N_("Beats chance"), "boolean"),
                 Column("median_dwell_s", N_("Median dwell on X (s)"), "seconds"),
                 Column("colour_swap", N_("Colour swap"), "boolean"),
             ),
             viewed_instead,
+            ("device", "source", "evidence"),
         ),
         ReportSpec(
             "funnel",
@@ -546,7 +581,7 @@ REPORTS: dict[str, ReportSpec] = {
             (
                 Column("dimension", N_("By"), "text"),
                 Column("bucket", N_("Bucket"), "text"),
-                Column("bucket_order", N_("Order"), "integer"),
+                Column("bucket_order", N_("Rank"), "integer"),
                 _VISITS,
                 Column("abandoned", N_("Abandoned"), "integer"),
                 Column("abandonment_rate", N_("Abandonment"), "rate"),
@@ -623,7 +658,7 @@ REPORTS: dict[str, ReportSpec] = {
     )
 }
 
-FILTER_VALUES = {"group": ("product", "day")}
+FILTER_VALUES = {"group": ("product", "day"), "evidence": EVIDENCE}
 
 
 def _filter_errors(spec: ReportSpec, filters: dict[str, str]) -> dict[str, list[str]]:

@@ -24,7 +24,7 @@ blp = Blueprint(
 
 # The shop's figures are the owner's (admin may do everything).
 READERS = (Role.OWNER,)
-FILTERS = ("device", "source", "group")
+FILTERS = ("device", "source", "group", "evidence")
 
 
 @blp.route("/reports")

@@ -35,6 +35,13 @@ class ReportQueryArgsSchema(QueryArgsSchema):
         validate=validate.OneOf(["product", "day"]),
         metadata={"description": "recommendations only: rows per product (default) or per day."},
     )
+    evidence = fields.String(
+        validate=validate.OneOf(["significant", "all"]),
+        metadata={
+            "description": "viewed-instead only: significant pairs (default: at least 3 visits "
+            "and a 95 % Wilson lower bound above chance) or all pairs."
+        },
+    )
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(["json", "csv"]),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from store_api.catalog.models import SheetState
-from store_api.catalog.sheets import CHANNELS, MAX_TEMPLATE
+from store_api.catalog.sheets import CHANNELS, MAX_TEMPLATE, REQUIREMENT
 from store_api.schemas import PageArgsSchema, PageSchema, StrictSchema
 
 
@@ -48,7 +48,12 @@ class RuleUpdateSchema(StrictSchema):
     required = fields.Dict(
         keys=fields.String(validate=validate.OneOf(CHANNELS)),
         values=fields.List(
-            fields.String(validate=validate.Length(max=70)), validate=validate.Length(max=50)
+            fields.String(
+                validate=validate.Length(max=70),
+                # Documented (checked by sheets.save_rule, which names the unknown ones).
+                metadata={"pattern": REQUIREMENT.pattern},
+            ),
+            validate=validate.Length(max=50),
         ),
         required=True,
         metadata={"description": 'Per channel: fields and "attr:<key>" a complete sheet has.'},

@@ -67,7 +67,7 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
 }
 _TOKEN = re.compile(r"\{([^{}|]+)(?:\|([a-z]+))?\}")
 _FILTERS = {"lower": str.lower, "upper": str.upper, "capitalize": str.capitalize}
-_REQUIREMENT = re.compile(r"^(?:" + "|".join(FIELDS) + r"|attr:[a-z0-9_]{1,60})$")
+REQUIREMENT = re.compile(r"^(?:" + "|".join(FIELDS) + r"|attr:[a-z0-9_]{1,60})$")
 MAX_TEMPLATE = 2000
 
 
@@ -124,7 +124,7 @@ def check_rule(required: Mapping[str, Any], template: str) -> dict[str, list[str
         if not isinstance(items, list):
             errors.setdefault("required", []).append(f"{channel}: a list.")
             continue
-        bad = [i for i in items if not isinstance(i, str) or not _REQUIREMENT.match(i)]
+        bad = [i for i in items if not isinstance(i, str) or not REQUIREMENT.match(i)]
         if bad:
             errors.setdefault("required", []).append(
                 f"{channel}: unknown {', '.join(map(str, bad))} "

@@ -25,7 +25,6 @@ from store_api.clickstream.schemas import (
 )
 from store_api.errors import DomainError, ErrorCode, envelope
 from store_api.keys.models import Role
-from store_api.ratelimit import client_address
 
 blp = Blueprint(
     "clickstream", __name__, url_prefix="", description="Cookieless webshop clickstream."
@@ -212,7 +211,7 @@ class Collect(MethodView):
         reco = _reco_sender()
         events, clean = _batch()
         client = service.ClientInfo(
-            ip=client_address(),
+            ip=context.client_address(),
             user_agent=request.headers.get("User-Agent", ""),
             gpc=_opted_out(),
         )

@@ -494,7 +494,7 @@ class CollectBatchSchema(StrictSchema):
     events = fields.List(
         fields.Nested(CollectEventSchema),
         required=True,
-        metadata={"description": "1 to COMPTOIR_ANALYTICS_MAX_EVENTS (500) events."},
+        metadata={"description": "1 to COMPTOIR_ANALYTICS_MAX_EVENTS (500) events.", "minItems": 1},
     )
 
 

@@ -40,7 +40,9 @@ class IdempotencyHeaderSchema(Schema):
     idempotency_key = fields.String(
         data_key="Idempotency-Key",
         required=True,
-        validate=validate.Length(min=1, max=255),
+        validate=validate.Regexp(
+            r"^[!-~]{1,255}$", error="1 to 255 visible ASCII characters (no spaces)."
+        ),
         metadata={"description": "Unique per order attempt; a retry with the same key is safe."},
     )
 

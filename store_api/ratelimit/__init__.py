@@ -31,6 +31,7 @@ from flask import Flask, current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter
 from limits import parse_many
 
+from store_api.context import client_address
 from store_api.instance import secret_key
 from store_api.ratelimit.storage import SCHEME, SQLiteStorage
 
@@ -43,18 +44,7 @@ LIMIT_SETTINGS = (
     "RATELIMIT_WRITES_PER_KEY",
 )
 
-__all__ = ["EXTENSION", "SQLiteStorage", "client_address", "init_app", "retry_after"]
-
-
-def client_address() -> str:
-    """The client's IP: the socket's, or ANALYTICS_PROXY_HOPS from the right of
-    X-Forwarded-For when Comptoir runs behind that many proxies (nginx: 1)."""
-    hops: int = current_app.config["ANALYTICS_PROXY_HOPS"]
-    if hops > 0:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
-        if len(forwarded) >= hops and forwarded[-hops]:
-            return forwarded[-hops]
-    return request.remote_addr or ""
+__all__ = ["EXTENSION", "SQLiteStorage", "init_app", "retry_after"]
 
 
 def _hashed_address() -> str:

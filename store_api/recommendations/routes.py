@@ -8,17 +8,21 @@ is on the floor first, the webshop what is in the warehouse. Every answer carrie
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app
+from flask import Flask, Response, current_app, g
 from flask.views import MethodView
+from sqlalchemy import select
 
-from store_api import context, db, periods
-from store_api.auth import ALL_ROLES, current_caller, require
+from store_api import context, db, i18n, periods
+from store_api.auth import ALL_ROLES, Caller, current_caller, require
 from store_api.blueprint import Blueprint
+from store_api.catalog.models import Product
+from store_api.keys import service as keys_service
 from store_api.keys.models import Role
 from store_api.recommendations import feedback, service
 from store_api.recommendations.schemas import (
@@ -32,6 +36,8 @@ from store_api.recommendations.schemas import (
     RecommendationReportSchema,
 )
 from store_api.stock.models import Channel
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint(
     "recommendations", __name__, url_prefix="/api/v1", description="What to suggest alongside."
@@ -60,7 +66,20 @@ def _channel() -> str:
     return current_caller().own_channel or Channel.STORE
 
 
+def _language(args: dict[str, Any] | None = None) -> str:
+    """?lang= (validated on GET), else Accept-Language, else the shop's default (French)."""
+    chosen = i18n.supported((args or {}).get("lang"))
+    return chosen or i18n.request_locale()
+
+
+def _store() -> str | None:
+    """The store whose shelves a seller's answer names ("En stock au rayon B")."""
+    store: str | None = current_app.config.get("STORE_ID")
+    return store
+
+
 def _body(kind: str, skus: list[str], found: service.Recommendations) -> dict[str, Any]:
+    """The answer; reasons are already in the caller's language, codes kept for clients."""
     return {
         # Nothing is stored when serving (the read path stays fast): the id only ties the
         # feedback and the sale that follow to this answer.
@@ -99,6 +118,8 @@ class ProductRecommendations(MethodView):
                 holder=holder(),
                 channel=_channel(),
                 accessory_category=current_app.config["RECOMMENDER_ACCESSORY_CATEGORY"],
+                locale=_language(args),
+                store=_store(),
             )
         return _body(args["kind"], [sku], found)
 
@@ -121,6 +142,8 @@ class ContextRecommendations(MethodView):
                 holder=holder(),
                 channel=_channel(),
                 accessory_category=current_app.config["RECOMMENDER_ACCESSORY_CATEGORY"],
+                locale=_language(),
+                store=_store(),
             )
         return _body(data["kind"], data["skus"], found)
 
@@ -206,3 +229,57 @@ class RecommendationReport(MethodView):
             "rows": [row.as_dict() for row in found.rows],
             "totals": found.totals.as_dict(),
         }
+
+
+def warm_up(app: Flask) -> str | None:
+    """Load the served model and run one suggestion through the whole path (model, stock
+    query, reasons, schema) before a worker takes requests, so its first call is as fast as
+    the others. Returns the version loaded (None: no model yet, best-sellers answer).
+
+    Called by gunicorn's ``post_worker_init`` hook (gunicorn.conf.py) and, when
+    ``RECOMMENDER_PRELOAD`` is on, by ``create_app``. Never fails: a worker without a model
+    still serves the best-sellers.
+    """
+    with app.app_context():
+        served = holder().refresh()
+        session = db.new_session(app)
+        try:
+            with db.read(session):
+                skus = list(
+                    session.scalars(
+                        select(Product.sku).where(Product.active.is_(True)).order_by(Product.sku)
+                    )
+                )
+                # The API key lookup's statement, compiled and run once here too (a secret
+                # without the key prefix would return before the query).
+                keys_service.authenticate(session, keys_service.KEY_PREFIX + "warm-up")
+        finally:
+            session.close()
+        if skus:
+            try:
+                _warm_requests(app, skus)
+            except Exception:  # warming up must never stop a worker from starting
+                log.warning("recommendation warm-up failed", exc_info=True)
+    return served.version
+
+
+def _warm_requests(app: Flask, skus: list[str]) -> None:
+    """The recommendation views as a seller calls them (arguments, service, reasons in both
+    languages, schema, JSON), without a key: the caller is set the way ``require`` sets it.
+    One request through the whole WSGI stack (URL map, error handler) without a key too."""
+    seller = Caller(key_id=0, name="warm-up", role=Role.SELLER)
+    product_view = ProductRecommendations.get.__wrapped__
+    for sku, query in ((skus[0], "limit=5"), (skus[-1], "kind=alternatives&lang=en")):
+        with app.test_request_context(f"/api/v1/products/{sku}/recommendations?{query}"):
+            g.caller = seller
+            product_view(ProductRecommendations(), sku=sku)  # a Response: serialised already
+    basket_view = ContextRecommendations.post.__wrapped__
+    with app.test_request_context(
+        "/api/v1/recommendations", method="POST", json={"skus": skus[:3], "limit": 5}
+    ):
+        g.caller = seller
+        basket_view(ContextRecommendations())
+    app.test_client().get(  # 401 after the key lookup: an unknown key
+        f"/api/v1/products/{skus[0]}/recommendations",
+        headers={"Authorization": f"Bearer {keys_service.KEY_PREFIX}warm-up"},
+    )

@@ -40,6 +40,12 @@ class RecommendationQueryArgsSchema(QueryArgsSchema):
         },
     )
     limit = _limit(strict=False)
+    lang = fields.String(
+        validate=validate.OneOf(["fr", "en"]),
+        metadata={
+            "description": "Language of the reasons: fr (default) or en; Accept-Language works too."
+        },
+    )
 
 
 class RecommendationContextSchema(StrictSchema):
@@ -64,6 +70,20 @@ class LocationAvailabilitySchema(Schema):
     available = fields.Integer()
 
 
+class ReasonSchema(Schema):
+    code = fields.String(
+        metadata={
+            "description": "compatible, consumable, service, same_appliance, bought_together, "
+            "carted_together, viewed_together, bought_with_similar, viewed_instead, similar, "
+            "viewed_next, best_seller or on_shelf (docs/recommendations.md)."
+        }
+    )
+    params = fields.Dict(
+        metadata={"description": 'The code\'s values, e.g. {"baskets": 34}, {"shelf": "B"}.'}
+    )
+    text = fields.String(metadata={"description": "In the caller's language (French default)."})
+
+
 class RecommendationSchema(Schema):
     sku = fields.String()
     name = fields.String()
@@ -71,7 +91,27 @@ class RecommendationSchema(Schema):
     price = fields.Decimal(as_string=True, places=2)
     currency = fields.Constant("EUR")
     score = fields.Float(metadata={"description": "Higher is stronger; comparable within a list."})
-    reason = fields.String(metadata={"description": "Why, in words a seller can repeat."})
+    reason = fields.String(
+        metadata={
+            "description": "Why, in words a seller can repeat, in the caller's language "
+            "(?lang= or Accept-Language; French by default): the first of reasons."
+        }
+    )
+    reason_code = fields.String(metadata={"description": "The code of reason."})
+    reason_params = fields.Dict(metadata={"description": "The parameters of reason_code."})
+    reasons = fields.List(
+        fields.Nested(ReasonSchema),
+        metadata={
+            "description": "Every reason, the main one first, e.g. compatible, then the sales "
+            "behind it, then the shelf it is on (sellers)."
+        },
+    )
+    tier = fields.String(
+        metadata={
+            "description": "complements: compatible (an accessory made for it), consumable, "
+            "service (needs no stock) or empty (from the data)."
+        }
+    )
     available = fields.Integer(metadata={"description": "Units available in all locations."})
     available_at = fields.List(
         fields.Nested(LocationAvailabilitySchema),

@@ -216,7 +216,7 @@ def choose_consumable(session: Session, sold: Product, planning: Planning) -> Pr
         .order_by(Product.price, Product.sku)
     )
     for product in consumables:
-        if renewal_days(product) and recommendations.fits(product.attributes or {}, sold):
+        if renewal_days(product) and recommendations.fits(product, sold) >= 0:  # or says nothing
             return product
     return None
 

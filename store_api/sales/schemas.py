@@ -25,9 +25,12 @@ class SalesQueryArgsSchema(QueryArgsSchema):
     )
     by = DelimitedList(
         fields.String(validate=validate.OneOf(GROUPS)),
-        load_default=list(GROUPS),
+        load_default=lambda: list(GROUPS),  # a callable: the document shows no string default
         validate=validate.Length(min=1, max=len(GROUPS)),
-        metadata={"description": "Rows per day, channel and/or category (comma-separated)."},
+        metadata={
+            "description": "Rows per day, channel and/or category (comma-separated). "
+            "Default: all three."
+        },
     )
     format = fields.String(
         load_default="json",

@@ -96,7 +96,16 @@ class Lanes(MethodView):
             return [_lane_dict(lane) for lane in service.list_lanes(session, _store(), **args)]
 
 
-@blp.route("/lanes/<shelf>/<lane>")
+_NAME = {"type": "string", "pattern": NAME_PATTERN}
+
+
+@blp.route(
+    "/lanes/<shelf>/<lane>",
+    parameters=[
+        {"in": "path", "name": "shelf", "required": True, "schema": _NAME},
+        {"in": "path", "name": "lane", "required": True, "schema": _NAME},
+    ],
+)
 class LaneByName(MethodView):
     @require(*READERS)
     @blp.response(200, LaneSchema)

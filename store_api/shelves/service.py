@@ -400,7 +400,16 @@ def product_context(session: Session, lane: Lane | None, settings: HelpSettings)
             "at": {loc.location: loc.available for loc in stock.locations} if stock else {},
         },
         "suggestions": [
-            {"sku": s.sku, "name": s.name, "price": str(s.price), "available": s.available}
+            {
+                "sku": s.sku,
+                "name": s.name,
+                "price": str(s.price),
+                "available": s.available,
+                # In the shop's language (French); the code and its values for other clients.
+                "reason": s.reason,
+                "reason_code": s.reason_code,
+                "reason_params": s.reason_params,
+            }
             for s in suggested.items
         ],
     }

@@ -484,6 +484,20 @@ def _take_stmt(order: tuple[str, ...]) -> Any:
         .limit(1)
         .scalar_subquery()
     )
+    return take_from(target)
+
+
+def take_from(target: Any) -> Any:
+    """The UPDATE that reserves ``:p_quantity`` on the level ``target`` (an id or a subquery).
+
+    The choice of ``target`` may be stale when the UPDATE runs: PostgreSQL (READ COMMITTED)
+    evaluates the subquery on the statement's snapshot, then waits for a concurrent hold's row
+    lock and re-checks only this WHERE on the row it then sees. So the availability guard
+    is repeated here, on the row written; without it two holds both take the last unit.
+    (SQLite serialises writers, so there the race cannot happen; tests/test_stock_guard.py
+    replays the stale choice on both databases.)
+    """
+    quantity = bindparam("p_quantity", type_=Integer())
     return (
         update(_levels)
         .where(_levels.c.id == target, _levels.c.on_hand - _levels.c.reserved >= quantity)

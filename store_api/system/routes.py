@@ -37,6 +37,7 @@ class Ping(MethodView):
 
 @blp.route("/healthz")
 class Health(MethodView):
+    @blp.doc(security=[])
     @blp.response(200, HealthSchema)
     def get(self) -> dict[str, Any]:
         """Unauthenticated liveness probe for process managers and load balancers."""

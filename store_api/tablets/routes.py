@@ -12,6 +12,7 @@ from store_api import context, db
 from store_api.auth import ALL_ROLES, _authenticate, current_caller, require
 from store_api.blueprint import Blueprint
 from store_api.errors import ErrorCode, NotFound
+from store_api.instance import secret_key
 from store_api.keys.models import Role
 from store_api.schemas import ErrorSchema
 from store_api.tablets import service
@@ -34,8 +35,6 @@ _ID = "int(max=2147483647)"
 
 def pairing_secret(app: Flask) -> str:
     """The key of the codes' HMAC: SECRET_KEY, else the instance's generated secret."""
-    from store_api.instance import secret_key
-
     return secret_key(app)
 
 

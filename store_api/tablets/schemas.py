@@ -40,7 +40,10 @@ class PairSchema(StrictSchema):
     code = fields.String(
         required=True,
         validate=validate.Length(min=1, max=32),
-        metadata={"description": 'The 6 digits shown to the owner (spaces and "-" ignored).'},
+        metadata={
+            "description": 'The 6 digits shown to the owner (spaces and "-" ignored).',
+            "pattern": r"^[\s.-]*(?:[0-9][\s.-]*){6}$",
+        },
     )
     device = fields.String(
         allow_none=True,
