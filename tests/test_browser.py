@@ -235,7 +235,7 @@ def test_browsing_a_product_page_reaches_the_dashboard_charts(
     assert looked["skus"] == [SKU]
     assert looked["labels"] == [[SKU, PRODUCT["name"]]]
     funnel = page.evaluate("() => Chart.getChart(document.getElementById('canvas-funnel-0')).data")
-    assert funnel["labels"][-1] == "Purchase"
+    assert funnel["labels"][-1] == "Achat"  # French by default, in the charts too
     assert funnel["datasets"][0]["data"][-1] == 1
     assert funnel["datasets"][0]["data"][0] == 1  # one visit
 
