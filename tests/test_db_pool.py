@@ -51,7 +51,8 @@ def drop_other_connections(database_url: str) -> int:
 def test_a_dropped_connection_idle_in_the_pool_is_replaced_at_checkout(
     database_url: str,
 ) -> None:
-    engine = db.make_engine(database_url, ping_after_idle_s=0.0)  # any time in the pool counts as idle
+    # Any time in the pool counts as idle: the checkout after the drop pings.
+    engine = db.make_engine(database_url, ping_after_idle_s=0.0)
     try:
         before = backend_pid(engine)  # one connection, back in the pool
         assert drop_other_connections(database_url) >= 1
