@@ -48,6 +48,9 @@ _URL = "JSON Schema's uri format is wider than the http(s) URLs a webhook or an 
 _PERIOD = "'to' after 'from' and the longest period are rules between two fields"
 _BLANK = "stripped of whitespace first (Python's idea of it is wider than ECMA's \\s)"
 _EXISTS = "refers to a row that does not exist (422 by the API's convention for bodies)"
+_LONGEST_HOLD = (
+    "the longest hold is the shop's setting (COMPTOIR_MAX_HOLD_SECONDS), not the schema's"
+)
 _CONTACT = "an e-mail address or a mobile number (one of two fields, a real mobile number)"
 _TEMPLATE = "a reminder template's placeholders and syntax (read by the template engine)"
 
@@ -74,7 +77,9 @@ EXPLAINED_422: dict[str, dict[str, str]] = {
         "location": _EXISTS,
         "channel": "a seller key holds for the store channel only (the role, not the schema)",
         "customer_id": _EXISTS,
+        "ttl_seconds": _LONGEST_HOLD,
     },
+    "POST /api/v1/reservations/{reservation_id}/extend": {"ttl_seconds": _LONGEST_HOLD},
     "POST /api/v1/orders": {
         "lines.sku": _EXISTS,
         "lines.location": _EXISTS,
