@@ -53,7 +53,10 @@ def alembic_config(app: Flask) -> AlembicConfig:
 
 def upgrade_database(app: Flask, revision: str = "head") -> None:
     cfg = alembic_config(app)
-    with db.engine_for(app).begin() as connection:
+    engine = db.engine_for(app)
+    if engine.dialect.name == "sqlite":  # a new shop: its folder too
+        db.private_sqlite_files(engine.url.database, create_folder=True)
+    with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         alembic_command.upgrade(cfg, revision)
     if revision == "head":

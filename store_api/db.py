@@ -93,7 +93,7 @@ def make_engine(
     """Create an engine with the per-backend settings Comptoir relies on."""
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
-        _private_sqlite_files(engine.url.database)
+        private_sqlite_files(engine.url.database)
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     engine = create_engine(url, **kwargs)
@@ -126,13 +126,20 @@ def _ping_when_idle(engine: Engine, idle_s: float) -> None:
             raise exc.DisconnectionError() from error
 
 
-def _private_sqlite_files(database: str | None) -> None:
+def private_sqlite_files(database: str | None, *, create_folder: bool = False) -> None:
     """The database file, and the WAL and shared-memory files SQLite makes beside it with the
-    same mode, readable by their owner only: they hold customer notes and webhook secrets."""
+    same mode, readable by their owner only: they hold customer notes and webhook secrets.
+
+    Only the migrations create a missing folder (``create_folder``): a process started before
+    it exists (the bridge, a worker) must find the database missing and wait, not make an
+    empty one somewhere.
+    """
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database)
     if not path.parent.exists():
+        if not create_folder:
+            return
         private_dir(path.parent)
     private_file(path)
     for suffix in ("-wal", "-shm", "-journal"):
