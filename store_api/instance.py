@@ -28,7 +28,11 @@ def private_dir(path: str | Path) -> Path:
 def private_file(path: str | Path) -> Path:
     """Create ``path`` empty (0600) if it does not exist; tighten an existing one we own."""
     file = Path(path)
-    os.close(os.open(file, os.O_CREAT | os.O_RDWR, 0o600))
+    if not file.exists():
+        # Never open an existing file: closing any descriptor of a SQLite database drops the
+        # POSIX locks this process's connections hold on it (another process may then reset
+        # the WAL index under them: SIGBUS).
+        os.close(os.open(file, os.O_CREAT | os.O_RDWR, 0o600))
     _tighten(file, 0o600)
     return file
 
