@@ -81,7 +81,7 @@ class ShopModel:
         """Fit the three models; ``on_step(name)`` is called after each (for a progress bar)."""
         step = on_step or (lambda _name: None)
         baskets = list(data.baskets)
-        times: list[float] | None = list(data.basket_times) or None
+        times: list[float] | None = list(data.basket_times)  # empty for a shop with no sales yet
         if self.purchases_as_baskets:
             extra = [list(p) for p in data.session_purchases if len(set(p)) > 1]
             baskets += extra
