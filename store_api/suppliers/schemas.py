@@ -141,24 +141,11 @@ class FeedImportSummarySchema(Schema):
     note = fields.String()
 
 
-class FeedImportSchema(Schema):
-    id = fields.Integer()
-    supplier = fields.String()
-    filename = fields.String()
-    format = fields.String()
-    source = fields.String()
-    sha256 = fields.String()
-    size = fields.Integer()
-    status = fields.String()
+class FeedImportSchema(FeedImportSummarySchema):
+    """One feed import: what was detected, the mapping used and its entries."""
+
     detected = fields.Dict()
     mapping = fields.Dict()
-    summary = fields.Dict()
-    problem = fields.Nested(ProblemSchema, allow_none=True)
-    created_by = fields.String()
-    created_at = fields.DateTime()
-    applied_at = fields.DateTime(allow_none=True)
-    applied_by = fields.String(allow_none=True)
-    note = fields.String()
     entries = fields.Nested(EntryPageSchema)
 
 
